@@ -1,0 +1,179 @@
+"""The `jianyan` command line. Commands only parse arguments and print; the work is in the core."""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import sys
+import time
+
+import click
+
+from . import __version__
+from .config import resolve_data_dir
+from .errors import JianyanError
+from .ingest.metadata import DOC_TYPES
+from .ingest.structure import iter_nodes
+from .store import Store
+
+TYPE_NAMES = {"proposal": "提案", "report": "工作报告", "policy": "政策文件", "other": "其他"}
+STATUS_NAMES = {"added": "新增", "replaced": "更新", "unchanged": "未变", "failed": "失败", "skipped": "跳过"}
+
+
+def data_option(f):
+    @click.option("--data", "data_dir", envvar="JIANYAN_HOME", default=None, metavar="DIR",
+                  help="数据文件夹（默认 ./jianyan-data，或环境变量 JIANYAN_HOME）")
+    @functools.wraps(f)
+    def wrapper(*args, data_dir=None, **kwargs):
+        ctx = click.get_current_context()
+        data_dir = data_dir or (ctx.obj or {}).get("data_dir")
+        return f(*args, data_dir=resolve_data_dir(data_dir), **kwargs)
+    return wrapper
+
+
+def _fail(message: str, code: int = 1) -> None:
+    click.echo(f"错误：{message}", err=True)
+    sys.exit(code)
+
+
+def open_store(data_dir) -> Store:
+    try:
+        return Store(data_dir)
+    except JianyanError as exc:
+        _fail(exc.message)
+
+
+@click.group()
+@click.version_option(__version__, prog_name="jianyan")
+@click.option("--data", "data_dir", default=None, metavar="DIR", help="数据文件夹")
+@click.option("-v", "--verbose", is_flag=True, help="输出详细日志")
+@click.pass_context
+def cli(ctx: click.Context, data_dir: str | None, verbose: bool) -> None:
+    """建言 jianyan：中文公文检索、提案查重。"""
+    ctx.obj = {"data_dir": data_dir}
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path())
+@click.option("--map", "mapping", default=None, metavar="SPEC",
+              help="记录文件（CSV/XLSX/JSONL）的字段映射，如 id=pkid,title=reason,body=content")
+@click.option("--type", "doc_type", type=click.Choice(DOC_TYPES), default=None,
+              help="文档类型（默认自动判断）")
+@click.option("--no-progress", is_flag=True, help="不显示进度条")
+@click.option("--strict", is_flag=True, help="任何文件失败都以非零退出码结束")
+@data_option
+def ingest(paths, mapping, doc_type, no_progress, strict, data_dir):
+    """导入文件或文件夹（TXT/MD/DOCX/PDF/CSV/XLSX/JSONL）。"""
+    from .ingest.pipeline import ingest_paths
+    from .ingest.readers import FieldMapping
+
+    try:
+        field_mapping = FieldMapping.parse(mapping) if mapping else None
+    except JianyanError as exc:
+        _fail(exc.message, 2)
+    store = open_store(data_dir)
+    started = time.perf_counter()
+    try:
+        report = ingest_paths(list(paths), store, field_mapping, doc_type,
+                              progress=not no_progress and sys.stderr.isatty())
+    except KeyboardInterrupt:
+        _fail("已中断；已导入的文档完整保存，未完成的文档未写入", 130)
+    finally:
+        store.close()
+    for o in report.outcomes:
+        if o.status in ("failed", "skipped"):
+            click.echo(f"{STATUS_NAMES[o.status]}：{o.source}：{o.message}", err=True)
+    counts = "，".join(f"{name} {report.count(status)}" for status, name in STATUS_NAMES.items())
+    click.echo(f"导入完成（{data_dir}）：{counts}；段落 {report.passages} 个，"
+               f"{report.chars} 字，用时 {time.perf_counter() - started:.1f} 秒")
+    nothing = report.stored == 0 and report.count("unchanged") == 0
+    if report.failed and (nothing or strict):
+        sys.exit(1)
+    if nothing and not report.outcomes:
+        _fail("没有找到可导入的文件")
+
+
+@cli.command()
+@click.option("--type", "doc_type", type=click.Choice(DOC_TYPES), default=None, help="按类型筛选")
+@click.option("--limit", type=int, default=None, help="最多列出多少篇")
+@click.option("--json", "as_json", is_flag=True, help="输出 JSON")
+@data_option
+def docs(doc_type, limit, as_json, data_dir):
+    """列出已导入的文档。"""
+    with open_store(data_dir) as store:
+        rows = store.list_documents(doc_type=doc_type, limit=limit)
+    if as_json:
+        click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    if not rows:
+        click.echo("（还没有导入任何文档）")
+        return
+    click.echo("编号\t类型\t年份\t段落\t标题")
+    for r in rows:
+        click.echo(f"{r['id']}\t{TYPE_NAMES.get(r['doc_type'], r['doc_type'])}\t{r['year'] or '-'}\t"
+                   f"{r['n_passages']}\t{r['title']}")
+
+
+@cli.command()
+@click.argument("ref")
+@click.option("--passages", "with_passages", is_flag=True, help="同时列出每个段落")
+@click.option("--json", "as_json", is_flag=True, help="输出 JSON")
+@data_option
+def show(ref, with_passages, as_json, data_dir):
+    """显示一篇文档的元数据和结构（REF 为编号或外部编号）。"""
+    with open_store(data_dir) as store:
+        try:
+            doc = store.get_document(ref)
+        except JianyanError as exc:
+            _fail(exc.message)
+    if as_json:
+        click.echo(json.dumps(doc, ensure_ascii=False, indent=2))
+        return
+    click.echo(f"《{doc['title']}》")
+    for key, name in (("external_id", "外部编号"), ("doc_type", "类型"), ("doc_number", "文号"),
+                      ("issuer", "发文机关"), ("date", "日期"), ("year", "年份"),
+                      ("author", "作者"), ("category", "类别"), ("source", "来源")):
+        value = doc.get(key)
+        if value:
+            click.echo(f"  {name}：{TYPE_NAMES.get(value, value) if key == 'doc_type' else value}")
+    click.echo(f"  段落：{doc['n_passages']} 个，{doc['n_chars']} 字")
+    click.echo("结构：")
+    from .ingest.model import HeadingNode
+
+    def to_nodes(items):
+        return [HeadingNode(i["label"], i["kind"], i["start"], i["end"], to_nodes(i["children"]))
+                for i in items]
+    tree = to_nodes(doc["structure"])
+    if not tree:
+        click.echo("  （未识别出标题层级）")
+    for depth, node in iter_nodes(tree):
+        click.echo(f"{'  ' * (depth + 1)}{node.label}")
+    if with_passages:
+        click.echo("段落：")
+        for p in doc["passages"]:
+            path = " › ".join(p["heading_path"]) or "（正文）"
+            click.echo(f"  [{p['seq']}] {p['start']}–{p['end']} {path}\n      {p['text'][:80]}")
+
+
+@cli.command()
+@click.argument("ref")
+@data_option
+def remove(ref, data_dir):
+    """删除一篇文档（REF 为编号或外部编号）。"""
+    with open_store(data_dir) as store:
+        try:
+            row = store.remove_document(ref)
+        except JianyanError as exc:
+            _fail(exc.message)
+    click.echo(f"已删除：{row['id']} 《{row['title']}》")
+
+
+def main() -> None:
+    cli(prog_name="jianyan")
+
+
+if __name__ == "__main__":
+    main()

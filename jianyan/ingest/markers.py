@@ -1,0 +1,109 @@
+"""Heading markers of Chinese official documents.
+
+The numbering hierarchy follows GB/T 9704-2012 (党政机关公文格式) §7.3.3: 一、 → （一） →
+1. → （1）; regulations use 第X章 / 第X节 / 第X条; proposals use the section labels
+调研情况 / 问题分析 / 具体建议; work reports enumerate inside a paragraph with 一是…二是… or
+第一，…第二，…. `rank` orders the families from outermost (0) to innermost.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+CN_DIGITS = "零〇一二三四五六七八九十百两"
+_CN_VALUE = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5,
+             "六": 6, "七": 7, "八": 8, "九": 9}
+
+
+def cn_to_int(s: str) -> int | None:
+    """Parse a Chinese or Arabic numeral up to 999 (十一 → 11, 二十 → 20, 一百零五 → 105)."""
+    if s.isascii() and s.isdigit():
+        return int(s)
+    if len(s) == 1 and "①" <= s <= "⑳":
+        return ord(s) - ord("①") + 1
+    total, current = 0, 0
+    for ch in s:
+        if ch in _CN_VALUE:
+            current = _CN_VALUE[ch]
+        elif ch == "十":
+            total += (current or 1) * 10
+            current = 0
+        elif ch == "百":
+            total += (current or 1) * 100
+            current = 0
+        else:
+            return None
+    return total + current
+
+
+# Proposal section labels as proposal-management systems emit them.
+PROPOSAL_SECTIONS = ("调研情况", "问题分析", "具体建议", "对策建议", "存在问题", "原因分析",
+                     "意见建议", "建议措施", "案由", "办理情况")
+
+_NUM_CN = r"[一二三四五六七八九十]{1,3}"
+_NUM_ANY = r"[一二三四五六七八九十百零〇两\d]{1,4}"
+
+
+@dataclass(frozen=True)
+class Family:
+    kind: str
+    rank: float
+    pattern: re.Pattern
+    inline: bool  # may also appear mid-paragraph, after a sentence end
+    ordinal: bool = False  # 一是 / 第一，: an enumeration that belongs to its paragraph
+
+
+FAMILIES: tuple[Family, ...] = (
+    Family("chapter", 0, re.compile(rf"第({_NUM_ANY})[编章](?![程节])"), inline=False),
+    Family("section", 1, re.compile(rf"第({_NUM_ANY})节"), inline=False),
+    Family("proposal", 2, re.compile(rf"({'|'.join(PROPOSAL_SECTIONS)})\s*[：:]"), inline=True),
+    Family("article", 3, re.compile(rf"第({_NUM_ANY})条(?![例款项件])"), inline=False),
+    Family("cn", 3, re.compile(rf"({_NUM_CN})[、．.](?!是)"), inline=True),
+    Family("paren_cn", 4, re.compile(rf"[（(]({_NUM_CN})[）)]"), inline=True),
+    Family("arabic", 5, re.compile(r"(\d{1,2})(?:[.．](?!\d)|、)"), inline=True),
+    Family("paren_arabic", 6, re.compile(r"[（(](\d{1,2})[）)]"), inline=True),
+    Family("circled", 7, re.compile(r"([①-⑳])"), inline=True),
+    Family("shi", 8, re.compile(rf"({_NUM_CN})是(?![的否非])"), inline=True, ordinal=True),
+    Family("di", 8, re.compile(rf"第({_NUM_CN})[，,、：:](?!\d)"), inline=True, ordinal=True),
+)
+FAMILY_BY_KIND = {f.kind: f for f in FAMILIES}
+
+# Where an inline marker may start: the paragraph start or right after a sentence or clause end.
+INLINE_BEFORE = re.compile(r"[。；;：:！？!?][”’」』）)]?\s*$")
+
+
+def match_at_start(text: str) -> tuple[Family, int | None, re.Match] | None:
+    """The heading marker a paragraph starts with, if any."""
+    stripped = text.lstrip()
+    offset = len(text) - len(stripped)
+    for fam in FAMILIES:
+        m = fam.pattern.match(stripped)
+        if m:
+            number = cn_to_int(m.group(1)) if fam.kind != "proposal" else None
+            return fam, number, _shift(m, offset)
+    return None
+
+
+class _Shifted:
+    """A match moved by `offset` characters (for a stripped paragraph)."""
+
+    def __init__(self, m: re.Match, offset: int) -> None:
+        self._m, self._o = m, offset
+
+    def start(self) -> int:
+        return self._m.start() + self._o
+
+    def end(self) -> int:
+        return self._m.end() + self._o
+
+    def group(self, i: int = 0) -> str:
+        return self._m.group(i)
+
+
+def _shift(m: re.Match, offset: int):
+    return _Shifted(m, offset) if offset else m
+
+
+def starts_with_marker(text: str) -> bool:
+    return match_at_start(text) is not None

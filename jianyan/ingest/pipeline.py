@@ -1,0 +1,173 @@
+"""Ingest: read → clean → (batch boilerplate) → structure → chunk → metadata → store.
+
+A batch is what one path argument brings: the files of a folder, or the records of one export.
+Boilerplate is learnt per batch (see boilerplate.py), so the batch is read and cleaned first,
+then each document is structured and stored in its own transaction.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tqdm import tqdm
+
+from ..errors import InputError, JianyanError
+from ..store import Store
+from .boilerplate import find_tail_boilerplate, strip_tail
+from .chunk import chunk_blocks
+from .clean import clean_lines
+from .filetype import KNOWN_SUFFIXES
+from .metadata import extract_metadata
+from .model import Paragraph, PreparedDocument, SourceDocument
+from .readers import FieldMapping, read_file
+from .structure import parse_structure
+
+log = logging.getLogger("jianyan.ingest")
+
+# Part of every document's source hash: when cleaning or structure rules change, bump it so
+# that re-ingesting the same files re-processes them.
+PIPELINE_VERSION = "1"
+
+
+@dataclass
+class Outcome:
+    """What happened to one file or record."""
+
+    source: str
+    status: str  # added | replaced | unchanged | failed | skipped
+    message: str = ""
+    code: str = ""
+    external_id: str = ""
+
+
+@dataclass
+class IngestReport:
+    outcomes: list[Outcome] = field(default_factory=list)
+    seconds: dict[str, float] = field(default_factory=lambda: defaultdict(float))
+    chars: int = 0
+    passages: int = 0
+
+    def count(self, status: str) -> int:
+        return sum(1 for o in self.outcomes if o.status == status)
+
+    @property
+    def stored(self) -> int:
+        return self.count("added") + self.count("replaced")
+
+    @property
+    def failed(self) -> list[Outcome]:
+        return [o for o in self.outcomes if o.status == "failed"]
+
+
+def prepare(doc: SourceDocument, paragraphs: list[Paragraph], doc_type: str | None = None
+            ) -> PreparedDocument:
+    """Structure, chunk and describe one cleaned document."""
+    text = "\n".join(p.text for p in paragraphs)
+    levels = {i: p.heading_level for i, p in enumerate(paragraphs) if p.heading_level}
+    structure = parse_structure(text, levels)
+    passages = chunk_blocks(structure.blocks, text)
+    metadata = extract_metadata(paragraphs, text, doc.fields, doc_type)
+    extra = dict(doc.extra)
+    if doc.fields.get("encoding"):
+        extra["encoding"] = doc.fields["encoding"]
+    return PreparedDocument(doc.external_id, doc.source, doc.source_format,
+                            _versioned(doc.source_hash, doc_type), text, metadata,
+                            structure.tree, passages, extra)
+
+
+def _versioned(source_hash: str, doc_type: str | None) -> str:
+    return hashlib.sha256(f"{PIPELINE_VERSION}|{doc_type}|{source_hash}".encode()).hexdigest()
+
+
+def _expand(path: Path) -> tuple[list[tuple[Path, str]], list[Outcome]]:
+    """Files to read under `path`, each with its external id, and files skipped."""
+    if path.is_file():
+        return [(path, path.name)], []
+    if not path.exists():
+        return [], [Outcome(str(path), "failed", "文件或文件夹不存在", "not_found")]
+    files, skipped = [], []
+    for root, dirs, names in os.walk(path):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        for name in sorted(names):
+            if name.startswith("."):
+                continue
+            f = Path(root) / name
+            if f.suffix.lower() in KNOWN_SUFFIXES:
+                files.append((f, f.relative_to(path).as_posix()))
+            else:
+                skipped.append(Outcome(str(f), "skipped", f"不支持的文件类型（{f.suffix or '无扩展名'}），已跳过",
+                                       "unsupported_type"))
+    return files, skipped
+
+
+def ingest_paths(paths: list[str | Path], store: Store, mapping: FieldMapping | None = None,
+                 doc_type: str | None = None, progress: bool = True) -> IngestReport:
+    report = IngestReport()
+    for arg in paths:
+        files, skipped = _expand(Path(arg))
+        report.outcomes.extend(skipped)
+        for o in skipped:
+            log.info("跳过 %s：%s", o.source, o.message)
+        file_docs: list[SourceDocument] = []
+        for f, ext_id in files:
+            t0 = time.perf_counter()
+            try:
+                docs, problems = read_file(f, ext_id, mapping)
+            except JianyanError as exc:
+                report.outcomes.append(Outcome(str(f), "failed", exc.message, exc.code))
+                log.info("导入失败 %s：%s", f, exc.message)
+                continue
+            finally:
+                report.seconds["read"] += time.perf_counter() - t0
+            for p in problems:
+                report.outcomes.append(Outcome(p.source, "failed", p.message, p.code))
+                log.info("导入失败 %s：%s", p.source, p.message)
+            if docs and docs[0].source_format in ("csv", "jsonl", "xlsx"):
+                _ingest_batch(docs, store, doc_type, report, progress, label=f.name)
+            else:
+                file_docs.extend(docs)
+        if file_docs:
+            _ingest_batch(file_docs, store, doc_type, report, progress, label=str(arg))
+    return report
+
+
+def _ingest_batch(docs: list[SourceDocument], store: Store, doc_type: str | None,
+                  report: IngestReport, progress: bool, label: str) -> None:
+    t0 = time.perf_counter()
+    cleaned = [clean_lines(d.lines) for d in docs]
+    boilerplate = find_tail_boilerplate(cleaned)
+    report.seconds["clean"] += time.perf_counter() - t0
+    if boilerplate:
+        log.info("%s：识别出 %d 段批量重复的结尾模板文字，已去除", label, len(boilerplate))
+    bar = tqdm(total=len(docs), desc=f"导入 {label}"[:40], unit="篇", disable=not progress,
+               leave=False)
+    for doc, paragraphs in zip(docs, cleaned):
+        bar.update(1)
+        try:
+            if store.source_hash(doc.external_id) == _versioned(doc.source_hash, doc_type):
+                report.outcomes.append(Outcome(doc.source, "unchanged", "", "", doc.external_id))
+                continue
+            paragraphs = strip_tail(paragraphs, boilerplate)
+            if not any(p.text.strip() for p in paragraphs):
+                raise InputError("清理后没有可导入的文字内容", path=doc.source)
+            t1 = time.perf_counter()
+            prepared = prepare(doc, paragraphs, doc_type)
+            t2 = time.perf_counter()
+            _, status = store.put_document(prepared)
+            t3 = time.perf_counter()
+        except JianyanError as exc:
+            report.outcomes.append(Outcome(doc.source, "failed", exc.message, exc.code, doc.external_id))
+            log.info("导入失败 %s：%s", doc.source, exc.message)
+            continue
+        report.seconds["structure"] += t2 - t1
+        report.seconds["store"] += t3 - t2
+        report.chars += len(prepared.text)
+        report.passages += len(prepared.passages)
+        report.outcomes.append(Outcome(doc.source, status, "", "", doc.external_id))
+    bar.close()

@@ -1,0 +1,38 @@
+"""Readers turn one file into source documents (one per file, or one per record of an export)."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+from ..filetype import sniff
+from ..model import SourceDocument
+from .docx import read_docx
+from .pdf import read_pdf
+from .records import FieldMapping, RecordProblem, read_records
+from .text import read_text
+
+
+def file_hash(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def read_file(path: Path, external_id: str, mapping: FieldMapping | None = None
+              ) -> tuple[list[SourceDocument], list[RecordProblem]]:
+    """Read `path` (format detected by content). Records files may also return problems."""
+    fmt = sniff(path)
+    if fmt in ("csv", "jsonl", "xlsx"):
+        return read_records(path, fmt, external_id, mapping or FieldMapping())
+    data = path.read_bytes()
+    digest = file_hash(data)
+    if fmt == "pdf":
+        lines, fields = read_pdf(path)
+    elif fmt == "docx":
+        lines, fields = read_docx(path)
+    else:
+        lines, fields = read_text(data, str(path))
+    fields.setdefault("file_title", path.stem)
+    return [SourceDocument(external_id, str(path), fmt, lines, digest, fields)], []
+
+
+__all__ = ["read_file", "FieldMapping", "RecordProblem", "file_hash"]

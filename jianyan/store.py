@@ -1,0 +1,246 @@
+"""The store of record: documents and passages in SQLite, in the data folder.
+
+Every write of a document (insert, replace, delete) is one transaction, so an ingest interrupted
+at any point leaves each document either fully stored or as it was. Ids are AUTOINCREMENT and
+never reused, so derived indexes can key vectors by passage id. `generation` counts writes;
+an index records the generation it was built at and knows when it is stale.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Iterator
+
+from .errors import NotFound, StoreError
+from .ingest.model import PreparedDocument
+
+SCHEMA_VERSION = 1
+DB_NAME = "jianyan.sqlite3"
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS documents (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    external_id TEXT NOT NULL UNIQUE,
+    source TEXT NOT NULL,
+    source_format TEXT NOT NULL,
+    source_hash TEXT NOT NULL,
+    content_hash TEXT NOT NULL,
+    title TEXT NOT NULL,
+    doc_type TEXT NOT NULL,
+    doc_number TEXT,
+    issuer TEXT,
+    date TEXT,
+    year INTEGER,
+    category TEXT,
+    author TEXT,
+    text TEXT NOT NULL,
+    structure TEXT NOT NULL,
+    extra TEXT NOT NULL,
+    n_passages INTEGER NOT NULL,
+    n_chars INTEGER NOT NULL,
+    ingested_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS documents_type_year ON documents(doc_type, year);
+CREATE TABLE IF NOT EXISTS passages (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    document_id INTEGER NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
+    seq INTEGER NOT NULL,
+    start INTEGER NOT NULL,
+    end INTEGER NOT NULL,
+    heading_path TEXT NOT NULL,
+    text TEXT NOT NULL,
+    content_hash TEXT NOT NULL,
+    UNIQUE (document_id, seq)
+);
+CREATE INDEX IF NOT EXISTS passages_document ON passages(document_id);
+"""
+
+DOC_COLUMNS = ("id", "external_id", "source", "source_format", "title", "doc_type", "doc_number",
+               "issuer", "date", "year", "category", "author", "n_passages", "n_chars", "ingested_at")
+
+
+def text_hash(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+@dataclass
+class StoredPassage:
+    id: int
+    document_id: int
+    seq: int
+    start: int
+    end: int
+    heading_path: list[str]
+    text: str
+    content_hash: str
+
+
+class Store:
+    def __init__(self, data_dir: str | Path) -> None:
+        self.data_dir = Path(data_dir)
+        try:
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            self.path = self.data_dir / DB_NAME
+            self.conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+            self.conn.row_factory = sqlite3.Row
+            self.conn.execute("PRAGMA foreign_keys = ON")
+            self.conn.execute("PRAGMA journal_mode = WAL")
+            self.conn.execute("PRAGMA synchronous = NORMAL")
+            self.conn.execute("PRAGMA busy_timeout = 10000")
+            self._migrate()
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"无法打开数据库 {self.data_dir / DB_NAME}（{exc}）") from exc
+
+    # -- schema -------------------------------------------------------------------------------
+    def _migrate(self) -> None:
+        has_meta = self.conn.execute(
+            "SELECT 1 FROM sqlite_master WHERE type='table' AND name='meta'").fetchone()
+        version = 0
+        if has_meta:
+            row = self.conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
+            version = int(row[0]) if row else 0
+        if version > SCHEMA_VERSION:
+            raise StoreError(f"数据库结构版本 {version} 比本程序支持的版本 {SCHEMA_VERSION} 新，请升级 jianyan")
+        if version < SCHEMA_VERSION:
+            self.conn.executescript(_SCHEMA)  # idempotent CREATE … IF NOT EXISTS
+            with self.transaction():
+                self.conn.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)",
+                                  (str(SCHEMA_VERSION),))
+                self.conn.execute("INSERT OR IGNORE INTO meta VALUES ('generation', '0')")
+
+    def transaction(self):
+        return _Transaction(self.conn)
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def __enter__(self) -> "Store":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # -- reads --------------------------------------------------------------------------------
+    @property
+    def schema_version(self) -> int:
+        return int(self.conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()[0])
+
+    @property
+    def generation(self) -> int:
+        return int(self.conn.execute("SELECT value FROM meta WHERE key='generation'").fetchone()[0])
+
+    def source_hash(self, external_id: str) -> str | None:
+        row = self.conn.execute("SELECT source_hash FROM documents WHERE external_id=?",
+                                (external_id,)).fetchone()
+        return row[0] if row else None
+
+    def count_documents(self) -> int:
+        return self.conn.execute("SELECT COUNT(*) FROM documents").fetchone()[0]
+
+    def count_passages(self) -> int:
+        return self.conn.execute("SELECT COUNT(*) FROM passages").fetchone()[0]
+
+    def list_documents(self, doc_type: str | None = None, limit: int | None = None,
+                       offset: int = 0) -> list[dict[str, Any]]:
+        sql = f"SELECT {', '.join(DOC_COLUMNS)} FROM documents"
+        args: list[Any] = []
+        if doc_type:
+            sql += " WHERE doc_type=?"
+            args.append(doc_type)
+        sql += " ORDER BY id LIMIT ? OFFSET ?"
+        args += [limit if limit is not None else -1, offset]
+        return [dict(r) for r in self.conn.execute(sql, args)]
+
+    def _resolve(self, ref: str | int) -> int:
+        """A document's id from its numeric id or its external_id."""
+        row = None
+        if isinstance(ref, int) or str(ref).isdigit():
+            row = self.conn.execute("SELECT id FROM documents WHERE id=?", (int(ref),)).fetchone()
+        if row is None:
+            row = self.conn.execute("SELECT id FROM documents WHERE external_id=?", (str(ref),)).fetchone()
+        if row is None:
+            raise NotFound(f"找不到文档“{ref}”")
+        return row[0]
+
+    def get_document(self, ref: str | int, with_text: bool = True) -> dict[str, Any]:
+        doc_id = self._resolve(ref)
+        row = dict(self.conn.execute("SELECT * FROM documents WHERE id=?", (doc_id,)).fetchone())
+        row["structure"] = json.loads(row["structure"])
+        row["extra"] = json.loads(row["extra"])
+        if not with_text:
+            row.pop("text")
+        row["passages"] = [p.__dict__ for p in self.passages(document_id=doc_id)]
+        return row
+
+    def passages(self, document_id: int | None = None) -> Iterator[StoredPassage]:
+        sql = "SELECT * FROM passages"
+        args: tuple = ()
+        if document_id is not None:
+            sql += " WHERE document_id=?"
+            args = (document_id,)
+        for r in self.conn.execute(sql + " ORDER BY document_id, seq", args):
+            yield StoredPassage(r["id"], r["document_id"], r["seq"], r["start"], r["end"],
+                                json.loads(r["heading_path"]), r["text"], r["content_hash"])
+
+    # -- writes (one transaction each) ---------------------------------------------------------
+    def put_document(self, doc: PreparedDocument) -> tuple[int, str]:
+        """Insert or replace a document with its passages; returns (id, 'added'|'replaced')."""
+        m = doc.metadata
+        now = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        with self.transaction():
+            old = self.conn.execute("SELECT id FROM documents WHERE external_id=?",
+                                    (doc.external_id,)).fetchone()
+            if old:
+                self.conn.execute("DELETE FROM documents WHERE id=?", (old[0],))
+            cur = self.conn.execute(
+                """INSERT INTO documents (external_id, source, source_format, source_hash,
+                   content_hash, title, doc_type, doc_number, issuer, date, year, category, author,
+                   text, structure, extra, n_passages, n_chars, ingested_at)
+                   VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)""",
+                (doc.external_id, doc.source, doc.source_format, doc.source_hash, text_hash(doc.text),
+                 m.title, m.doc_type, m.doc_number, m.issuer, m.date, m.year, m.category, m.author,
+                 doc.text, json.dumps([n.to_dict() for n in doc.structure], ensure_ascii=False),
+                 json.dumps(doc.extra, ensure_ascii=False), len(doc.passages), len(doc.text), now))
+            doc_id = cur.lastrowid
+            self.conn.executemany(
+                "INSERT INTO passages (document_id, seq, start, end, heading_path, text, content_hash)"
+                " VALUES (?,?,?,?,?,?,?)",
+                [(doc_id, p.seq, p.start, p.end, json.dumps(p.heading_path, ensure_ascii=False),
+                  p.text, text_hash(p.text)) for p in doc.passages])
+            self._bump()
+        return doc_id, ("replaced" if old else "added")
+
+    def remove_document(self, ref: str | int) -> dict[str, Any]:
+        doc_id = self._resolve(ref)
+        with self.transaction():
+            row = dict(self.conn.execute(
+                "SELECT id, external_id, title FROM documents WHERE id=?", (doc_id,)).fetchone())
+            self.conn.execute("DELETE FROM documents WHERE id=?", (doc_id,))
+            self._bump()
+        return row
+
+    def _bump(self) -> None:
+        self.conn.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key='generation'")
+
+
+class _Transaction:
+    """BEGIN IMMEDIATE … COMMIT, or ROLLBACK on any exception (including KeyboardInterrupt)."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+
+    def __enter__(self) -> sqlite3.Connection:
+        self.conn.execute("BEGIN IMMEDIATE")
+        return self.conn
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is None:
+            self.conn.execute("COMMIT")
+        else:
+            self.conn.execute("ROLLBACK")

@@ -1,0 +1,65 @@
+"""Shared fixtures. Tests read the real corpora in ../shared when it is there (always on CI)."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import pytest
+
+from jianyan.ingest.readers import FieldMapping
+from jianyan.store import Store
+
+ROOT = Path(__file__).resolve().parent.parent
+CORPORA = ROOT / "corpora"
+FIXTURES = ROOT / "tests" / "fixtures"
+SHARED = ROOT.parent / "shared"
+SEED = SHARED / "seed" / "000_d3ce3beb9149fa2b.txt"
+PROPOSALS_CSV = SHARED / "corpora" / "jiangsu-cppcc-proposals-2019" / "jszx2019.csv"
+REPORTS_JSONL = SHARED / "corpora" / "state-council-work-reports" / "government_work_reports.jsonl"
+POLICIES_JSONL = SHARED / "corpora" / "state-council-policies" / "policies_clean.jsonl"
+
+PROPOSAL_MAP = "id=pkid,title=reason,body=content,author=personnel_name,category=type,date=publish_time"
+REPORT_MAP = "id=url,body=content"
+POLICY_MAP = "id=url"
+
+requires_shared = pytest.mark.skipif(
+    not PROPOSALS_CSV.exists(),
+    reason="needs the real corpora in ../shared (present on CI; absent in a user's own clone)")
+
+
+@pytest.fixture
+def store(tmp_path) -> Store:
+    s = Store(tmp_path / "data")
+    yield s
+    s.close()
+
+
+def proposal_rows() -> list[dict]:
+    with open(PROPOSALS_CSV, encoding="utf-8") as fh:
+        return list(csv.DictReader(fh))
+
+
+def jsonl(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def mapping(spec: str) -> FieldMapping:
+    return FieldMapping.parse(spec)
+
+
+@pytest.fixture(scope="session")
+def real_store(tmp_path_factory) -> Store:
+    """The three real corpora, ingested once for the whole session."""
+    if not PROPOSALS_CSV.exists():
+        pytest.skip("needs the real corpora in ../shared")
+    from jianyan.ingest.pipeline import ingest_paths
+
+    s = Store(tmp_path_factory.mktemp("real") / "data")
+    for path, spec, doc_type in ((PROPOSALS_CSV, PROPOSAL_MAP, None), (REPORTS_JSONL, REPORT_MAP, None),
+                                 (POLICIES_JSONL, POLICY_MAP, None)):
+        report = ingest_paths([path], s, mapping(spec), doc_type, progress=False)
+        assert not report.failed, report.failed[:3]
+    yield s
+    s.close()
