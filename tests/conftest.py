@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -23,6 +24,9 @@ POLICIES_JSONL = SHARED / "corpora" / "state-council-policies" / "policies_clean
 PROPOSAL_MAP = "id=pkid,title=reason,body=content,author=personnel_name,category=type,date=publish_time"
 REPORT_MAP = "id=url,body=content"
 POLICY_MAP = "id=url"
+
+if os.environ.get("JIANYAN_REQUIRE_SHARED") and not PROPOSALS_CSV.exists():
+    raise RuntimeError(f"JIANYAN_REQUIRE_SHARED is set but {PROPOSALS_CSV} is missing")
 
 requires_shared = pytest.mark.skipif(
     not PROPOSALS_CSV.exists(),

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 import statistics
+from collections import Counter
 
 from .markers import PROPOSAL_SECTIONS, starts_with_marker
 from .model import Paragraph, SourceLine
@@ -28,6 +29,7 @@ _WS = "\t \u00a0\u3000\u2002\u2003\u2009\u202f"
 _PAGE_NUMBER = re.compile(
     r"^[\s\-—–－~·•]*(第\s*)?\d{1,4}\s*(页)?\s*([/／]\s*\d{1,4}|共\s*\d{1,4}\s*页)?[\s\-—–－~·•]*$")
 _SENTENCE_END = re.compile(r"[。！？；;!?：:][”’」』）)]*$")
+MIN_WRAP_WIDTH = 20
 _OPENING = "（(《“‘「『【〔"
 _CLOSING = "）)》”’」』】〕，、。；：！？,.;:!?"
 _CJK = r"\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uff00-\uffef\u2018-\u201f\u2026\u2014"
@@ -52,10 +54,19 @@ def is_page_number(line: str) -> bool:
 
 
 def _typical_width(lines: list[str]) -> float | None:
-    lengths = [len(x.strip()) for x in lines if len(x.strip()) >= 8]
+    """The width a wrap breaks lines at: the most common length (±1) of lines that stop
+    mid-sentence, seen at least 3 times; else the 80th percentile of all line lengths."""
+    stripped = [x.strip() for x in lines]
+    lengths = [len(x) for x in stripped if len(x) >= 8]
     if len(lengths) < 4:
         return None
-    return statistics.quantiles(lengths, n=10)[7]  # 80th percentile: a full wrapped line
+    # Pages are wider than 20 characters: shorter repeated lengths are lists (names, items).
+    open_ended = Counter(len(x) for x in stripped if len(x) >= MIN_WRAP_WIDTH and not _SENTENCE_END.search(x))
+    if open_ended:
+        best = max(open_ended, key=lambda n: (open_ended[n - 1] + open_ended[n] + open_ended[n + 1], n))
+        if open_ended[best - 1] + open_ended[best] + open_ended[best + 1] >= 3:
+            return best - 1
+    return statistics.quantiles(lengths, n=10)[7]
 
 
 def _continues(line: str, nxt: str, width: float | None) -> bool:

@@ -10,7 +10,7 @@ from .model import DocumentMetadata, Paragraph
 DOC_TYPES = ("proposal", "report", "policy", "other")
 
 # 文号 as GB/T 9704 §7.2.4 writes it: 机关代字〔年份〕序号号 (hexagonal brackets; others seen in practice).
-DOC_NUMBER = re.compile(r"[\u4e00-\u9fa5]{1,12}\s*[〔\[［【(（]\s*((?:19|20)\d{2})\s*[〕\]］】)）]\s*第?\s*\d{1,5}\s*号")
+DOC_NUMBER = re.compile(r"[A-Za-z\u4e00-\u9fa5]{1,12}\s*[〔\[［【(（]\s*((?:19|20)\d{2})\s*[〕\]］】)）]\s*第?\s*\d{1,5}\s*号")
 _DATE_ARABIC = re.compile(r"((?:19|20)\d{2})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日")
 _DATE_CN = re.compile(r"([〇零一二三四五六七八九]{4})\s*年\s*([一二三四五六七八九十]{1,3})\s*月\s*([一二三四五六七八九十]{1,3})\s*日")
 _DATE_ISO = re.compile(r"((?:19|20)\d{2})[-/.](\d{1,2})[-/.](\d{1,2})")

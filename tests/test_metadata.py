@@ -1,0 +1,75 @@
+"""Metadata extracted from text, compared with the fields the real records carry."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from jianyan.ingest.clean import clean_lines, lines_from_text
+from jianyan.ingest.metadata import extract_metadata, find_date, infer_doc_type
+
+from .conftest import POLICIES_JSONL, REPORTS_JSONL, jsonl, requires_shared
+
+
+def _extract(body: str, fields=None):
+    paragraphs = clean_lines(lines_from_text(body))
+    return extract_metadata(paragraphs, "\n".join(p.text for p in paragraphs), fields or {})
+
+
+@requires_shared
+def test_doc_number_and_issuer_from_text_match_the_records():
+    recs = [r for r in jsonl(POLICIES_JSONL) if r.get("doc_number")]
+    numbers = issuers = 0
+    for r in recs:
+        meta = _extract(r["text"])
+        numbers += meta.doc_number == r["doc_number"].replace(" ", "")
+        issuers += meta.issuer == r["issuer"]
+    assert len(recs) >= 50
+    assert numbers / len(recs) >= 0.9
+    assert issuers / len(recs) >= 0.8
+
+
+@requires_shared
+def test_policy_signature_date():
+    rec = next(r for r in jsonl(POLICIES_JSONL) if r["doc_number"] == "国函〔2018〕145号")
+    meta = _extract(rec["text"])
+    assert (meta.date, meta.year, meta.issuer) == ("2018-11-23", 2018, "国务院")
+
+
+@requires_shared
+def test_types_inferred_on_real_corpora():
+    reports = jsonl(REPORTS_JSONL)
+    kinds = Counter(_extract(r["content"], {"title": r["title"]}).doc_type for r in reports if r["year"])
+    assert kinds == Counter({"report": sum(1 for r in reports if r["year"])})
+    resolutions = Counter(_extract(r["content"], {"title": r["title"]}).doc_type for r in reports if not r["year"])
+    assert set(resolutions) == {"policy"}
+    policies = Counter(_extract(r["text"], {"title": r["title"]}).doc_type for r in jsonl(POLICIES_JSONL))
+    assert policies["policy"] >= 58
+
+
+@requires_shared
+def test_proposals_recognised_without_type_flag(real_store):
+    kinds = Counter(d["doc_type"] for d in real_store.list_documents() if d["source_format"] == "csv")
+    assert kinds["proposal"] / sum(kinds.values()) >= 0.97
+
+
+def test_dates_in_their_forms():
+    assert find_date("二〇二一年十二月三十一日") == "2021-12-31"
+    assert find_date("发布于 2019-01-12 16:04:48") == "2019-01-12"
+    assert find_date("2022年3月15日") == "2022-03-15"
+    assert find_date("2022年13月15日") is None
+
+
+def test_type_from_title_and_cues():
+    assert infer_doc_type("国务院关于印发某某方案的通知", "", False) == "policy"
+    assert infer_doc_type("关于加快发展托育服务的建议", "", False) == "proposal"
+    assert infer_doc_type("政协XX市委员会常务委员会工作报告", "", False) == "report"
+    assert infer_doc_type("无题", "一年来，我们……回顾过去……我们将继续", False) == "report"
+    assert infer_doc_type("无题", "今天天气很好。", False) == "other"
+
+
+def test_seed_year_and_type():
+    from .conftest import CORPORA
+
+    text = (CORPORA / "seed" / "2021年县政协工作总结.txt").read_text(encoding="utf-8")
+    meta = _extract(text, {"file_title": "000_d3ce3beb9149fa2b"})
+    assert meta.year == 2021 and meta.doc_type == "report"

@@ -1,0 +1,82 @@
+"""Every reader on real files: the sample corpora and the encoding fixtures."""
+
+from __future__ import annotations
+
+import pytest
+
+from jianyan.ingest.clean import clean_lines
+from jianyan.ingest.pipeline import ingest_paths, prepare
+from jianyan.ingest.readers import FieldMapping, read_file
+
+from .conftest import CORPORA, FIXTURES
+
+
+def _prepared(path):
+    docs, problems = read_file(path, path.name)
+    assert not problems
+    return [prepare(d, clean_lines(d.lines)) for d in docs]
+
+
+@pytest.mark.parametrize("name", ["gbk_legacy.txt", "utf16.txt", "utf8_bom.md"])
+def test_encodings_detected(name):
+    expected = (FIXTURES / "encodings" / "expected.txt").read_text(encoding="utf-8")
+    (doc,), _ = read_file(FIXTURES / "encodings" / name, name)
+    got = "\n".join(line.text for line in doc.lines)
+    assert [x.strip() for x in got.splitlines() if x.strip()] == \
+        [x.strip() for x in expected.splitlines() if x.strip()]
+
+
+def test_gbk_report_with_wraps_and_page_number():
+    path = CORPORA / "reports" / "2022年市政协工作报告.txt"
+    raw = path.read_bytes()
+    with pytest.raises(UnicodeDecodeError):
+        raw.decode("utf-8")
+    (doc,) = _prepared(path)
+    assert doc.extra["encoding"] in ("gbk", "gb18030")
+    assert doc.metadata.doc_type == "report" and doc.metadata.year == 2023
+    assert "政协工作报告" in doc.text and "政协工作报\n告" not in doc.text
+    assert "\n3\n" not in doc.text
+    assert [n.label[:2] for n in doc.structure][:3] == ["一、", "二、", "三、"]
+
+
+def test_pdf_headers_footers_dropped_and_paragraphs_rejoined():
+    path = CORPORA / "policy" / "关于加强政务信息公开工作的通知.pdf"
+    (doc,) = _prepared(path)
+    assert "— 1 —" not in doc.text and "— 2 —" not in doc.text
+    assert doc.text.count("XX县人民政府办公室文件") <= 1
+    assert "进一步提升我县政务公开标准化" in doc.text
+    assert doc.metadata.title == "关于加强政务信息公开工作的通知"
+    assert doc.metadata.doc_number == "X政办发〔2022〕15号"
+    assert doc.metadata.issuer == "XX县人民政府办公室" and doc.metadata.date == "2022-03-15"
+    assert doc.metadata.doc_type == "policy"
+    assert [n.label for n in doc.structure] == [
+        "一、提高思想认识，压实工作责任", "二、突出公开重点，提升公开质量", "三、加强平台建设，强化监督保障"]
+    # Paragraphs follow the indents: each （一） item starts its own paragraph.
+    assert "\n（一）明确责任主体。" in doc.text
+
+
+def test_docx_paragraphs_tables_and_headings():
+    path = CORPORA / "proposals" / "关于加快发展社区嵌入式养老服务的提案.docx"
+    (doc,) = _prepared(path)
+    assert doc.metadata.title == "关于加快发展社区嵌入式养老服务的提案"
+    assert doc.metadata.doc_type == "proposal"
+    assert doc.metadata.author
+    labels = {n.label for n in doc.structure} | {c.label for n in doc.structure for c in n.children}
+    assert {"调研情况", "问题分析", "具体建议"} <= labels or any(
+        {"调研情况", "问题分析", "具体建议"} <= {c.label for c in n.children} for n in doc.structure)
+
+
+def test_csv_export_with_mapping(store):
+    path = CORPORA / "proposals" / "提案导出_2022.csv"
+    report = ingest_paths([path], store, FieldMapping.parse(
+        "id=编号,title=案由,author=提案人,category=类别,date=提交时间,body=内容"), "proposal", progress=False)
+    assert report.stored == 6 and not report.failed
+    doc = store.get_document("2022-002")
+    assert doc["author"] and doc["category"] and doc["date"].startswith("2022")
+    assert doc["title"].startswith("关于")
+
+
+def test_column_guessing_without_mapping(store):
+    report = ingest_paths([CORPORA / "proposals" / "提案导出_2022.csv"], store, None, None, progress=False)
+    assert report.stored == 6
+    assert {d["doc_type"] for d in store.list_documents()} == {"proposal"}
