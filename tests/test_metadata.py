@@ -73,3 +73,10 @@ def test_seed_year_and_type():
     text = (CORPORA / "seed" / "2021年县政协工作总结.txt").read_text(encoding="utf-8")
     meta = _extract(text, {"file_title": "000_d3ce3beb9149fa2b"})
     assert meta.year == 2021 and meta.doc_type == "report"
+
+
+@requires_shared
+def test_signature_survives_batch_boilerplate(real_store):
+    doc = next(d for d in real_store.list_documents(doc_type="policy") if d["doc_number"] == "国函〔2018〕145号")
+    assert (doc["date"], doc["issuer"]) == ("2018-11-23", "国务院")
+    assert "国务院\n2018年11月23日" in real_store.get_document(doc["id"])["text"]

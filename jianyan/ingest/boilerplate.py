@@ -3,7 +3,7 @@
 General mechanism, no hard-coded strings: among the last TAIL_PARAGRAPHS paragraphs of every
 document in a batch, a paragraph whose normalised text ends at least MIN_SHARE of the documents
 (and at least MIN_DOCS of them) is boilerplate; each document loses the run of boilerplate
-paragraphs at its very end. Genuine closing sentences differ from document to document, so
+paragraphs at its very end, when that run holds at least one paragraph of MIN_FOOTER_CHARS. Genuine closing sentences differ from document to document, so
 they survive; a footer pasted by a scraper or a template does not.
 """
 
@@ -18,10 +18,11 @@ TAIL_PARAGRAPHS = 8
 MIN_DOCS = 3
 MIN_SHARE = 0.05
 FUZZY_CONTAINMENT = 0.8
+MIN_FOOTER_CHARS = 20
 
 
 def _key(text: str) -> str:
-    return re.sub(r"[\s\d]+", "", text)
+    return re.sub(r"\s+", "", text)
 
 
 def find_tail_boilerplate(documents: list[list[Paragraph]]) -> set[str]:
@@ -59,5 +60,9 @@ def strip_tail(paragraphs: list[Paragraph], boilerplate: set[str]) -> list[Parag
     end = len(paragraphs)
     while end > 0 and is_boilerplate(paragraphs[end - 1].text):
         end -= 1
+    # A footer has substance; a run of short repeated lines alone (an issuer's name, "（此件公开
+    # 发布）", an empty "具体建议：") is the document's own signature or structure: keep it.
+    if not any(len(_key(p.text)) >= MIN_FOOTER_CHARS for p in paragraphs[end:]):
+        return paragraphs
     # Keep at least one paragraph: a document that is all boilerplate is left for the user to see.
     return paragraphs[:end] if end > 0 else paragraphs

@@ -32,7 +32,7 @@ log = logging.getLogger("jianyan.ingest")
 
 # Part of every document's source hash: when cleaning or structure rules change, bump it so
 # that re-ingesting the same files re-processes them.
-PIPELINE_VERSION = "1"
+PIPELINE_VERSION = "2"
 
 
 @dataclass
@@ -65,14 +65,16 @@ class IngestReport:
         return [o for o in self.outcomes if o.status == "failed"]
 
 
-def prepare(doc: SourceDocument, paragraphs: list[Paragraph], doc_type: str | None = None
-            ) -> PreparedDocument:
-    """Structure, chunk and describe one cleaned document."""
+def prepare(doc: SourceDocument, paragraphs: list[Paragraph], doc_type: str | None = None,
+            boilerplate: set[str] | None = None) -> PreparedDocument:
+    """Structure, chunk and describe one cleaned document (boilerplate removed from its text)."""
+    metadata = extract_metadata(paragraphs, "\n".join(p.text for p in paragraphs), doc.fields, doc_type)
+    if boilerplate:
+        paragraphs = strip_tail(paragraphs, boilerplate)
     text = "\n".join(p.text for p in paragraphs)
     levels = {i: p.heading_level for i, p in enumerate(paragraphs) if p.heading_level}
     structure = parse_structure(text, levels)
     passages = chunk_blocks(structure.blocks, text)
-    metadata = extract_metadata(paragraphs, text, doc.fields, doc_type)
     extra = dict(doc.extra)
     if doc.fields.get("encoding"):
         extra["encoding"] = doc.fields["encoding"]
@@ -153,11 +155,10 @@ def _ingest_batch(docs: list[SourceDocument], store: Store, doc_type: str | None
             if store.source_hash(doc.external_id) == _versioned(doc.source_hash, doc_type):
                 report.outcomes.append(Outcome(doc.source, "unchanged", "", "", doc.external_id))
                 continue
-            paragraphs = strip_tail(paragraphs, boilerplate)
             if not any(p.text.strip() for p in paragraphs):
                 raise InputError("清理后没有可导入的文字内容", path=doc.source)
             t1 = time.perf_counter()
-            prepared = prepare(doc, paragraphs, doc_type)
+            prepared = prepare(doc, paragraphs, doc_type, boilerplate)
             t2 = time.perf_counter()
             _, status = store.put_document(prepared)
             t3 = time.perf_counter()

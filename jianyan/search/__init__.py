@@ -1,0 +1,1 @@
+"""Search: embeddings, vector and keyword indexes derived from the store, fusion, evaluation."""
