@@ -64,8 +64,9 @@ def cli(ctx: click.Context, data_dir: str | None, verbose: bool) -> None:
               help="文档类型（默认自动判断）")
 @click.option("--no-progress", is_flag=True, help="不显示进度条")
 @click.option("--strict", is_flag=True, help="任何文件失败都以非零退出码结束")
+@click.option("--no-index", is_flag=True, help="只导入，不更新检索索引（之后用 jianyan reindex）")
 @data_option
-def ingest(paths, mapping, doc_type, no_progress, strict, data_dir):
+def ingest(paths, mapping, doc_type, no_progress, strict, no_index, data_dir):
     """导入文件或文件夹（TXT/MD/DOCX/PDF/CSV/XLSX/JSONL）。"""
     from .ingest.pipeline import ingest_paths
     from .ingest.readers import FieldMapping
@@ -83,6 +84,8 @@ def ingest(paths, mapping, doc_type, no_progress, strict, data_dir):
         _fail("已中断；已导入的文档完整保存，未完成的文档未写入", 130)
     finally:
         store.close()
+    if not no_index and (report.stored or not _index_exists(data_dir)):
+        _sync(data_dir, progress=not no_progress and sys.stderr.isatty())
     for o in report.outcomes:
         if o.status in ("failed", "skipped"):
             click.echo(f"{STATUS_NAMES[o.status]}：{o.source}：{o.message}", err=True)
@@ -169,6 +172,152 @@ def remove(ref, data_dir):
         except JianyanError as exc:
             _fail(exc.message)
     click.echo(f"已删除：{row['id']} 《{row['title']}》")
+    if _index_exists(data_dir):
+        _sync(data_dir, progress=False)
+
+
+def _index_exists(data_dir) -> bool:
+    from .search.indexer import index_dir
+
+    return (index_dir(data_dir) / "index.json").exists()
+
+
+def _sync(data_dir, progress: bool, rebuild: bool = False) -> None:
+    from .search.indexer import sync_indexes
+
+    with open_store(data_dir) as store:
+        try:
+            r = sync_indexes(store, progress=progress, rebuild=rebuild)
+        except JianyanError as exc:
+            _fail(exc.message)
+    speed = f"，{r.embedded_chars / r.embed_seconds:,.0f} 字/秒" if r.embed_seconds > 0 else ""
+    click.echo(f"索引已更新（{r.engine}）：新增段落 {r.added}，删除 {r.removed}，向量化 {r.embedded_chars} 字{speed}，"
+               f"用时 {r.seconds:.1f} 秒")
+
+
+@cli.command()
+@click.option("--no-progress", is_flag=True, help="不显示进度条")
+@data_option
+def reindex(no_progress, data_dir):
+    """从文档库重建检索索引（向量索引和关键词索引）。"""
+    _sync(data_dir, progress=not no_progress and sys.stderr.isatty(), rebuild=True)
+
+
+def _parse_years(value: str | None) -> tuple[int | None, int | None]:
+    if not value:
+        return None, None
+    import re
+
+    m = re.fullmatch(r"\s*(\d{4})?\s*(?:-\s*(\d{4})?)?\s*", value)
+    if not m or not (m.group(1) or m.group(2)):
+        _fail(f"年份格式应为 2019 或 2018-2022，收到“{value}”", 2)
+    lo = int(m.group(1)) if m.group(1) else None
+    hi = int(m.group(2)) if m.group(2) else (lo if "-" not in value else None)
+    return lo, hi
+
+
+def _searcher(data_dir):
+    from .search.engines import query_embedder
+    from .search.indexer import load_indexes
+    from .search.search import Searcher
+
+    store = open_store(data_dir)
+    try:
+        indexes = load_indexes(data_dir)
+        if indexes is None:
+            _fail("还没有检索索引：请先用 jianyan ingest 导入文档（或运行 jianyan reindex）")
+        return Searcher(store, indexes, query_embedder(indexes.model_id))
+    except JianyanError as exc:
+        _fail(exc.message)
+
+
+@cli.command()
+@click.argument("query")
+@click.option("--mode", type=click.Choice(("hybrid", "dense", "keyword")), default="hybrid",
+              help="检索方式：hybrid 混合（默认）、dense 语义、keyword 关键词")
+@click.option("-k", "k", type=int, default=10, help="返回多少篇文档")
+@click.option("--type", "doc_type", type=click.Choice(DOC_TYPES), default=None, help="文档类型")
+@click.option("--year", default=None, help="年份或范围，如 2019 或 2018-2022")
+@click.option("--category", default=None, help="类别（如提案的 教育事业）")
+@click.option("--json", "as_json", is_flag=True, help="输出 JSON")
+@data_option
+def search(query, mode, k, doc_type, year, category, as_json, data_dir):
+    """检索：输入几个词、一句话或粘贴一段草稿。"""
+    from .search.highlight import snippet
+    from .search.search import Filters
+
+    lo, hi = _parse_years(year)
+    searcher = _searcher(data_dir)
+    try:
+        result = searcher.search(query, mode=mode, k=k,
+                                 filters=Filters(doc_type, lo, hi, category))
+    except JianyanError as exc:
+        _fail(exc.message, 2 if exc.code == "bad_query" else 1)
+    if as_json:
+        click.echo(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
+        return
+    if not result.results:
+        click.echo(result.notice or "没有找到相关文档")
+        return
+    for rank, doc in enumerate(result.results, start=1):
+        click.echo(f"{rank}. 《{doc.title}》 {TYPE_NAMES.get(doc.doc_type, doc.doc_type)} "
+                   f"{doc.year or ''}  [{doc.external_id}]")
+        for p in doc.passages:
+            text, offset = snippet(p.text, p.highlights)
+            marked, last = "", 0
+            for s, e in p.highlights:
+                s, e = s - offset, e - offset
+                if e <= 0 or s >= len(text):
+                    continue
+                s, e = max(s, 0), min(e, len(text))
+                marked += text[last:s] + click.style(text[s:e], fg="red", bold=True)
+                last = e
+            marked += text[last:]
+            path = " › ".join(p.heading_path) or "正文"
+            click.echo(f"   【{path}】 {marked.replace(chr(10), ' ')}")
+
+
+@cli.group(name="eval")
+def eval_group():
+    """评测检索与查重质量。"""
+
+
+@eval_group.command(name="search")
+@click.argument("queries", type=click.Path(exists=True, dir_okay=False))
+@click.option("--mode", "modes", multiple=True, type=click.Choice(("hybrid", "dense", "keyword")),
+              help="只评测某种检索方式（可重复）；默认三种并列")
+@click.option("--json", "as_json", is_flag=True, help="输出 JSON")
+@data_option
+def eval_search(queries, modes, as_json, data_dir):
+    """按 search-queries.jsonl 格式评测：Recall@10、MRR@10、nDCG@10，分检索方式和查询类别。"""
+    from .search.evaluate import evaluate, format_table, load_cases
+
+    searcher = _searcher(data_dir)
+    try:
+        report = evaluate(searcher, load_cases(queries), list(modes) or None)
+    except JianyanError as exc:
+        _fail(exc.message)
+    click.echo(json.dumps(report.to_dict(), ensure_ascii=False, indent=1) if as_json else format_table(report))
+
+
+@cli.group()
+def model():
+    """嵌入模型。"""
+
+
+@model.command(name="export")
+@click.argument("out_dir", type=click.Path(file_okay=False))
+def model_export(out_dir):
+    """把内置的 multilingual-e5-small 导出为 sentence-transformers 模型文件夹。"""
+    from pathlib import Path
+
+    from .search.model_export import export_e5_sentence_transformers
+
+    try:
+        path = export_e5_sentence_transformers(Path(out_dir))
+    except JianyanError as exc:
+        _fail(exc.message)
+    click.echo(f"已导出到 {path}（可用 SentenceTransformer(路径) 加载，或设 JIANYAN_MODEL={path}）")
 
 
 def main() -> None:

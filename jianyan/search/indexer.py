@@ -50,6 +50,7 @@ class SyncReport:
     embedded_chars: int = 0
     seconds: float = 0.0
     embed_seconds: float = 0.0
+    engine: str = ""
 
 
 class SearchIndexes:
@@ -89,12 +90,22 @@ def _passage_rows(store: Store, ids: list[int]) -> list[tuple[int, str, list[str
     return rows
 
 
-def sync_indexes(store: Store, embedder, progress: bool = True, rebuild: bool = False) -> SyncReport:
-    """Bring `<data>/index/` in step with the store using `embedder` for new passages."""
+def _pending_chars(store: Store, existing: SearchIndexes | None) -> int:
+    have = set(existing.vectors.ids().tolist()) if existing is not None else set()
+    return sum(n for pid, n in store.conn.execute("SELECT id, length(text) FROM passages") if pid not in have)
+
+
+def sync_indexes(store: Store, embedder=None, progress: bool = True, rebuild: bool = False) -> SyncReport:
+    """Bring `<data>/index/` in step with the store, embedding new passages with `embedder`
+    (default: the fastest engine available for the amount of text to embed)."""
     started = time.perf_counter()
     report = SyncReport()
     folder = index_dir(store.data_dir)
     existing = None if rebuild else load_indexes(store.data_dir)
+    if embedder is None:
+        from .engines import bulk_embedder
+
+        embedder = bulk_embedder(_pending_chars(store, existing))
     if existing is not None and existing.model_id != embedder.model_id:
         raise IndexMismatch(f"现有索引由模型“{existing.model_id}”构建，当前模型是“{embedder.model_id}”，"
                             f"不能混用；请运行 jianyan reindex 用当前模型重建")
@@ -140,7 +151,8 @@ def sync_indexes(store: Store, embedder, progress: bool = True, rebuild: bool = 
                              built_at=datetime.now(timezone.utc).isoformat(timespec="seconds"))
         write_json_atomic(folder / "index.json", existing.meta)
     report.seconds = time.perf_counter() - started
-    log.info("索引同步：新增 %d，删除 %d，向量化 %d 字，用时 %.1f 秒",
+    report.engine = getattr(embedder, "engine", "?")
+    log.info("索引同步（%s）：新增 %d，删除 %d，向量化 %d 字，用时 %.1f 秒", report.engine,
              report.added, report.removed, report.embedded_chars, report.seconds)
     return report
 
