@@ -67,3 +67,39 @@ def test_exit_codes(tmp_path):
     assert r.returncode == 2 and "格式错误" in r.stderr
     r = run("docs", "--data", str(tmp_path / "empty"))
     assert r.returncode == 0 and "还没有导入" in r.stdout
+
+
+def test_search_and_eval_commands(tmp_path):
+    data = str(tmp_path / "d")
+    assert run("ingest", "--data", data, str(CORPORA / "seed"), str(CORPORA / "policy")).returncode == 0
+    r = run("search", "--data", data, "委员联系村（社区）全覆盖", "-k", "2", "--json")
+    assert r.returncode == 0, r.stderr
+    out = json.loads(r.stdout)
+    assert out["mode"] == "hybrid" and out["results"][0]["external_id"] == "2021年县政协工作总结.txt"
+    r = run("search", "--data", data, "政务公开", "--type", "policy", "--year", "2022")
+    assert r.returncode == 0 and "关于加强政务信息公开工作的通知" in r.stdout
+    r = run("search", "--data", data, "政务公开", "--year", "1990-1991")
+    assert r.returncode == 0 and "没有符合筛选条件" in r.stdout
+    r = run("search", "--data", data, "")
+    assert r.returncode == 2 and "请输入" in r.stderr
+    r = run("search", "--data", data, "养老", "--year", "去年")
+    assert r.returncode == 2 and "年份格式" in r.stderr
+
+    queries = tmp_path / "q.jsonl"
+    queries.write_text(json.dumps({"id": "q1", "query": "政务信息公开的通知", "kind": "policy",
+                                   "relevant": ["关于加强政务信息公开工作的通知.pdf"]}, ensure_ascii=False) + "\n",
+                       encoding="utf-8")
+    r = run("eval", "search", "--data", data, str(queries), "--json")
+    assert r.returncode == 0, r.stderr
+    report = json.loads(r.stdout)
+    assert report["by_kind"]["policy"]["hybrid"]["recall@10"] == 1.0
+    assert set(report["by_kind"]["all"]) == {"hybrid", "dense", "keyword"}
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text("{not json\n", encoding="utf-8")
+    r = run("eval", "search", "--data", data, str(bad))
+    assert r.returncode == 1 and "格式不对" in r.stderr
+
+
+def test_search_without_index(tmp_path):
+    r = run("search", "--data", str(tmp_path / "none"), "养老")
+    assert r.returncode == 1 and "还没有检索索引" in r.stderr
