@@ -191,8 +191,9 @@ def _sync(data_dir, progress: bool, rebuild: bool = False) -> None:
         except JianyanError as exc:
             _fail(exc.message)
     speed = f"，{r.embedded_chars / r.embed_seconds:,.0f} 字/秒" if r.embed_seconds > 0 else ""
-    click.echo(f"索引已更新（{r.engine}）：新增段落 {r.added}，删除 {r.removed}，向量化 {r.embedded_chars} 字{speed}，"
-               f"用时 {r.seconds:.1f} 秒")
+    cached = f"（另有 {r.cached_chars} 字取自缓存）" if r.cached_chars else ""
+    click.echo(f"索引已更新（{r.engine}）：新增段落 {r.added}，删除 {r.removed}，向量化 {r.embedded_chars} 字{speed}"
+               f"{cached}，用时 {r.seconds:.1f} 秒")
 
 
 @cli.command()

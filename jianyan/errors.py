@@ -52,3 +52,9 @@ class StoreError(JianyanError):
 
 class NotFound(JianyanError):
     code = "not_found"
+
+
+class EmbedderError(JianyanError):
+    """An embedding model cannot be loaded, exported or run (missing folder, torch not installed…)."""
+
+    code = "embedder"

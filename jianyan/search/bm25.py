@@ -74,10 +74,19 @@ class BM25Index:
             avgdl = doc_len.mean() if n else 1.0
             df = np.bincount(tf.col, minlength=self.tf.shape[1]).astype(np.float64)
             idf = np.log1p((n - df + 0.5) / (df + 0.5))
+            self._idf = idf
             norm = self.k1 * (1 - self.b + self.b * doc_len / max(avgdl, 1e-9))
             w = idf[tf.col] * tf.data / (tf.data + norm[tf.row])
             self._weights = sparse.csc_matrix((w.astype(np.float32), (tf.row, tf.col)), shape=self.tf.shape)
         return self._weights
+
+    def idf(self, token: str) -> float:
+        """Inverse document frequency of `token` (0 for a token no passage has)."""
+        tid = self.vocab.get(token)
+        if tid is None or not len(self.ids):
+            return 0.0
+        self._weight_matrix()
+        return float(self._idf[tid])
 
     def scores(self, query_tokens: list[str]) -> np.ndarray:
         """BM25 score of every passage (row order = self.ids) for the query tokens."""

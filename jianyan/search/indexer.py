@@ -51,11 +51,50 @@ class SyncReport:
     seconds: float = 0.0
     embed_seconds: float = 0.0
     engine: str = ""
+    cached_chars: int = 0  # passage text whose vector came from the cache
+
+
+class TitleVectors:
+    """One vector per document title, keyed by document id (titles say what a proposal is about)."""
+
+    def __init__(self, dim: int) -> None:
+        self.ids = np.zeros(0, np.int64)
+        self.vectors = np.zeros((0, dim), np.float32)
+
+    def add(self, ids, vectors: np.ndarray) -> None:
+        if len(ids):
+            self.ids = np.concatenate([self.ids, np.asarray(ids, np.int64)])
+            self.vectors = np.vstack([self.vectors, vectors.astype(np.float32)])
+
+    def remove(self, ids) -> None:
+        keep = ~np.isin(self.ids, np.asarray(list(ids), np.int64))
+        self.ids, self.vectors = self.ids[keep], self.vectors[keep]
+
+    def similarities(self, query_vector: np.ndarray) -> dict[int, float]:
+        return dict(zip(self.ids.tolist(), (self.vectors @ query_vector).tolist()))
+
+    def save(self, path: Path) -> None:
+        import os
+
+        tmp = path.with_name(path.name + ".tmp")
+        with open(tmp, "wb") as fh:
+            np.savez(fh, ids=self.ids, vectors=self.vectors)
+        os.replace(tmp, path)
+
+    @classmethod
+    def load(cls, path: Path, dim: int) -> "TitleVectors":
+        out = cls(dim)
+        if path.exists():
+            z = np.load(path)
+            out.ids, out.vectors = z["ids"], z["vectors"]
+        return out
 
 
 class SearchIndexes:
-    def __init__(self, vectors: VectorIndex, keyword: BM25Index, meta: dict) -> None:
+    def __init__(self, vectors: VectorIndex, keyword: BM25Index, meta: dict,
+                 titles: TitleVectors | None = None) -> None:
         self.vectors, self.keyword, self.meta = vectors, keyword, meta
+        self.titles = titles if titles is not None else TitleVectors(vectors.dim)
 
     @property
     def model_id(self) -> str:
@@ -74,7 +113,8 @@ def load_indexes(data_dir: Path) -> SearchIndexes | None:
         raise IndexMismatch("索引格式已过期，请运行 jianyan reindex 重建")
     vectors = VectorIndex.load(folder, meta["dim"], meta["model_id"])
     keyword = BM25Index.load(folder / "keyword.npz")
-    return SearchIndexes(vectors, keyword, meta)
+    titles = TitleVectors.load(folder / "titles.npz", meta["dim"])
+    return SearchIndexes(vectors, keyword, meta, titles)
 
 
 def _passage_rows(store: Store, ids: list[int]) -> list[tuple[int, str, list[str], str]]:
@@ -111,7 +151,8 @@ def sync_indexes(store: Store, embedder=None, progress: bool = True, rebuild: bo
                             f"不能混用；请运行 jianyan reindex 用当前模型重建")
     if existing is None:
         existing = SearchIndexes(VectorIndex(embedder.dim, embedder.model_id), BM25Index(),
-                                 {"model_id": embedder.model_id, "dim": embedder.dim})
+                                 {"model_id": embedder.model_id, "dim": embedder.dim},
+                                 TitleVectors(embedder.dim))
 
     store_ids = {r[0] for r in store.conn.execute("SELECT id FROM passages")}
     vec_ids, kw_ids = set(existing.vectors.ids().tolist()), set(existing.keyword.ids.tolist())
@@ -132,20 +173,41 @@ def sync_indexes(store: Store, embedder=None, progress: bool = True, rebuild: bo
         cache = EmbeddingCache(store.data_dir / "cache" / "embeddings.sqlite3")
         bar = tqdm(total=total, desc="向量化", unit="字", unit_scale=True, disable=not progress, leave=False)
         t0 = time.perf_counter()
+        done = [0]
+
+        def embedded(chars: int) -> None:  # called for text the cache did not have
+            done[0] += chars
+            bar.update(chars)
+
         try:
-            vectors = embed_with_cache(texts, embedder, cache, progress=bar.update)
+            vectors = embed_with_cache(texts, embedder, cache, progress=embedded)
         finally:
             bar.close()
             cache.close()
         report.embed_seconds = time.perf_counter() - t0
-        report.embedded_chars = total
+        report.embedded_chars = done[0]
+        report.cached_chars = total - done[0]
         existing.vectors.add(new_vec, vectors)
     report.added = len(set(new_vec) | set(new_kw))
 
-    if report.added or report.removed or rebuild or not (folder / "index.json").exists():
+    docs = dict(store.conn.execute("SELECT id, title FROM documents").fetchall())
+    have = set(existing.titles.ids.tolist())
+    gone_docs = have - set(docs)
+    existing.titles.remove(gone_docs)
+    new_docs = sorted(set(docs) - have)
+    if new_docs:
+        cache = EmbeddingCache(store.data_dir / "cache" / "embeddings.sqlite3")
+        try:
+            existing.titles.add(new_docs, embed_with_cache([docs[d] for d in new_docs], embedder, cache))
+        finally:
+            cache.close()
+
+    if report.added or report.removed or new_docs or gone_docs or rebuild \
+            or not (folder / "index.json").exists():
         folder.mkdir(parents=True, exist_ok=True)
         existing.vectors.save(folder)
         existing.keyword.save(folder / "keyword.npz")
+        existing.titles.save(folder / "titles.npz")
         existing.meta.update(version=INDEX_VERSION, model_id=embedder.model_id, dim=embedder.dim,
                              passages=len(existing.vectors), generation=store.generation,
                              built_at=datetime.now(timezone.utc).isoformat(timespec="seconds"))

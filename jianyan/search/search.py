@@ -8,6 +8,7 @@ document shows its best passages by a passage-level blend of both signals, with 
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
@@ -23,6 +24,8 @@ MODES = ("hybrid", "dense", "keyword")
 MAX_QUERY_CHARS = 5000
 CANDIDATES = 300  # passages taken from each channel before grouping by document
 RRF_K = 60
+PROXIMITY_WINDOW = 15  # characters
+PROXIMITY_WEIGHT = 1.0  # BM25 score × (1 + weight × proximity)
 INTENT_BONUS = 0.2  # on min–max normalised document scores; see intent.py
 
 
@@ -86,14 +89,56 @@ class SearchResult:
 
 @dataclass
 class FusionConfig:
-    """How the two document rankings are combined; chosen on the dev set (see README)."""
+    """How document scores are formed and fused; every value chosen on the dev sets
+    (../shared/eval, see README "Ranking") — the table there shows the alternatives measured."""
 
-    method: str = "rrf"  # rrf | weighted
-    dense_weight: float = 0.5  # weight of the dense side (weighted: of its normalised score)
+    method: str = "zscore"  # zscore | weighted (min–max) | rrf
+    dense_weight: float = 0.5  # share of the dense side in the fused score
+    figure_dense_factor: float = 0.1  # dense share × this for figure or work-report queries
+    keyword_doc_weights: tuple[float, ...] = (1.0, 0.2, 0.1)  # best, 2nd, 3rd passage of a document
+    title_weight: float = 0.3  # dense document score += this × cosine(query, title)
     rrf_k: int = RRF_K
 
 
+def proximity(text: str, terms: dict[str, float], window: int = PROXIMITY_WINDOW) -> float:
+    """Share of the query's IDF mass that occurs together in one window of `window` characters.
+
+    BM25 treats a passage as a bag of words; a drafter's figure ("国内生产总值增长7.5%") is a
+    phrase. Rewarding query words that stand close together is the classic remedy (Tao & Zhai,
+    "An exploration of proximity measures in information retrieval", SIGIR 2007).
+    """
+    total = sum(terms.values())
+    if total <= 0:
+        return 0.0
+    lowered = text.lower()
+    hits: list[tuple[int, str]] = []
+    for term in terms:
+        start = lowered.find(term)
+        while start >= 0:
+            hits.append((start, term))
+            start = lowered.find(term, start + 1)
+    if not hits:
+        return 0.0
+    hits.sort()
+    best, left, counts = 0.0, 0, {}
+    mass = 0.0
+    for right, (pos, term) in enumerate(hits):
+        counts[term] = counts.get(term, 0) + 1
+        if counts[term] == 1:
+            mass += terms[term]
+        while pos - hits[left][0] > window:
+            t = hits[left][1]
+            counts[t] -= 1
+            if counts[t] == 0:
+                mass -= terms[t]
+            left += 1
+        best = max(best, mass)
+    return best / total
+
+
 class Searcher:
+    proximity_weight = PROXIMITY_WEIGHT
+
     def __init__(self, store: Store, indexes: SearchIndexes, query_embedder,
                  fusion: FusionConfig | None = None) -> None:
         if indexes.model_id != query_embedder.model_id:
@@ -130,36 +175,66 @@ class Searcher:
 
     # -- channels ----------------------------------------------------------------------------
     def keyword_passages(self, query: str, allowed: np.ndarray | None) -> dict[int, float]:
-        scores = self.indexes.keyword.scores(tokenize(query))
+        tokens = tokenize(query)
+        scores = self.indexes.keyword.scores(tokens)
         ids = self.indexes.keyword.ids
         if allowed is not None:
             scores = np.where(np.isin(ids, allowed), scores, 0.0)
-        top = np.argsort(-scores)[:CANDIDATES]
-        return {int(ids[i]): float(scores[i]) for i in top if scores[i] > 0}
+        top = [i for i in np.argsort(-scores)[:CANDIDATES] if scores[i] > 0]
+        if not top or self.proximity_weight <= 0:
+            return {int(ids[i]): float(scores[i]) for i in top}
+        texts = self._passage_texts([int(ids[i]) for i in top])
+        terms = {t: self.indexes.keyword.idf(t) for t in set(tokens)}
+        return {int(ids[i]): float(scores[i]) * (1 + self.proximity_weight * proximity(texts[int(ids[i])], terms))
+                for i in top}
+
+    def _passage_texts(self, pids: list[int]) -> dict[int, str]:
+        out: dict[int, str] = {}
+        for i in range(0, len(pids), 900):
+            chunk = pids[i:i + 900]
+            out.update(self.store.conn.execute(
+                f"SELECT id, text FROM passages WHERE id IN ({','.join('?' * len(chunk))})", chunk).fetchall())
+        return out
 
     def dense_passages(self, query: str, allowed: np.ndarray | None) -> dict[int, float]:
-        qv = self.embedder.embed_queries([query])[0]
-        ids, scores = self.indexes.vectors.search(qv, CANDIDATES, allowed)
+        self._query_vector = self.embedder.embed_queries([query])[0]
+        ids, scores = self.indexes.vectors.search(self._query_vector, CANDIDATES, allowed)
         return {int(i): float(s) for i, s in zip(ids, scores)}
 
-    def _doc_scores(self, passage_scores: dict[int, float]) -> dict[int, float]:
-        docs: dict[int, float] = {}
-        for pid, s in passage_scores.items():
-            d = self.passage_doc.get(pid)
-            if d is not None and s > docs.get(d, -1e9):
-                docs[d] = s
+    def dense_documents(self, passage_scores: dict[int, float]) -> dict[int, float]:
+        """Best passage cosine plus title_weight × the title's cosine: a proposal's title states
+        its subject, which a passage deep in its body may not repeat."""
+        docs = self._doc_scores(passage_scores)
+        if self.fusion.title_weight and len(self.indexes.titles.ids):
+            sims = self.indexes.titles.similarities(self._query_vector)
+            docs = {d: s + self.fusion.title_weight * sims.get(d, 0.0) for d, s in docs.items()}
         return docs
 
+    def _doc_scores(self, passage_scores: dict[int, float], weights: tuple[float, ...] = (1.0,)
+                    ) -> dict[int, float]:
+        """A document's score: its best passages' scores, weighted (1, w2, w3…)."""
+        per_doc: dict[int, list[float]] = {}
+        for pid, s in passage_scores.items():
+            d = self.passage_doc.get(pid)
+            if d is not None:
+                per_doc.setdefault(d, []).append(s)
+        return {d: sum(w * v for w, v in zip(weights, sorted(vals, reverse=True)))
+                for d, vals in per_doc.items()}
+
     # -- fusion ------------------------------------------------------------------------------
-    def fuse(self, kw: dict[int, float], dense: dict[int, float]) -> dict[int, float]:
+    def fuse(self, kw: dict[int, float], dense: dict[int, float], dense_weight: float | None = None
+             ) -> dict[int, float]:
         """Fuse two document score maps.
 
+        zscore: w·z(dense) + (1−w)·z(bm25), z = (s − mean) / sd over each channel's candidates
+        (Montague & Aslam, "Relevance score normalization for metasearch", CIKM 2001); a document a
+        channel did not return gets that channel's lowest z.
         rrf: Σ w / (k + rank), Cormack, Clarke & Büttcher, "Reciprocal rank fusion outperforms
         Condorcet and individual rank learning methods" (SIGIR 2009), k = 60.
         weighted: w·norm(dense) + (1−w)·norm(bm25), each min–max normalised over its candidates.
         """
         cfg = self.fusion
-        w = cfg.dense_weight
+        w = cfg.dense_weight if dense_weight is None else dense_weight
         fused: dict[int, float] = {}
         if cfg.method == "rrf":
             for weight, scores in ((1 - w, kw), (w, dense)):
@@ -170,6 +245,13 @@ class Searcher:
             if not scores:
                 continue
             vals = np.fromiter(scores.values(), float)
+            if cfg.method == "zscore":
+                mu, sd = vals.mean(), vals.std() or 1.0
+                floor = (vals.min() - mu) / sd  # a document the channel did not return
+                for d in set(kw) | set(dense):
+                    z = (scores[d] - mu) / sd if d in scores else floor
+                    fused[d] = fused.get(d, 0.0) + weight * z
+                continue
             lo, hi = vals.min(), vals.max()
             for d, s in scores.items():
                 fused[d] = fused.get(d, 0.0) + weight * ((s - lo) / (hi - lo) if hi > lo else 1.0)
@@ -206,14 +288,19 @@ class Searcher:
             return SearchResult(query, mode, [], notice="没有符合筛选条件的文档")
         kw = self.keyword_passages(query, allowed) if mode in ("hybrid", "keyword") else {}
         dense = self.dense_passages(query, allowed) if mode in ("hybrid", "dense") else {}
-        kw_docs, dense_docs = self._doc_scores(kw), self._doc_scores(dense)
+        kw_docs = self._doc_scores(kw, self.fusion.keyword_doc_weights)
+        dense_docs = self.dense_documents(dense) if dense else {}
+        intent = doc_type_intent(query) if (filters is None or filters.doc_type is None) else None
         if mode == "keyword":
             doc_scores = kw_docs
         elif mode == "dense":
             doc_scores = dense_docs
         else:
-            doc_scores = self.fuse(kw_docs, dense_docs)
-        intent = doc_type_intent(query) if (filters is None or filters.doc_type is None) else None
+            # Small embedders do not represent exact figures, and a work report is a hundred
+            # passages on everything: there the words decide (measured on the dev report queries).
+            figures = intent == "report" or bool(re.search(r"\d", query))
+            doc_scores = self.fuse(kw_docs, dense_docs,
+                                   self.fusion.dense_weight * (self.fusion.figure_dense_factor if figures else 1))
         if intent:
             doc_scores = self._prefer_type(doc_scores, intent)
         top = sorted(doc_scores, key=doc_scores.get, reverse=True)[:k]
