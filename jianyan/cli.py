@@ -301,6 +301,111 @@ def eval_search(queries, modes, as_json, data_dir):
     click.echo(json.dumps(report.to_dict(), ensure_ascii=False, indent=1) if as_json else format_table(report))
 
 
+def _checker(data_dir):
+    from .search.duplicates import DuplicateChecker
+    from .search.engines import query_embedder
+    from .search.indexer import load_indexes
+
+    store = open_store(data_dir)
+    try:
+        indexes = load_indexes(data_dir)
+        if indexes is None:
+            _fail("还没有检索索引：请先用 jianyan ingest 导入提案")
+        return DuplicateChecker(store, indexes, query_embedder(indexes.model_id))
+    except JianyanError as exc:
+        _fail(exc.message)
+
+
+def _read_draft(path: str) -> tuple[str, str]:
+    from pathlib import Path
+
+    from .ingest.clean import clean_lines
+    from .ingest.metadata import extract_metadata
+    from .ingest.readers import read_file
+
+    try:
+        docs, _ = read_file(Path(path), Path(path).name)
+    except JianyanError as exc:
+        _fail(exc.message)
+    if len(docs) != 1:
+        _fail("查重一次只能检查一份提案文件（不支持 CSV/XLSX/JSONL 批量文件）", 2)
+    paragraphs = clean_lines(docs[0].lines)
+    text = "\n".join(p.text for p in paragraphs)
+    meta = extract_metadata(paragraphs, text, docs[0].fields)
+    return meta.title if meta.title != docs[0].fields.get("file_title") else "", text
+
+
+@cli.command()
+@click.argument("file", required=False, type=click.Path(exists=True, dir_okay=False))
+@click.option("--text", "text", default=None, help="直接给出提案正文")
+@click.option("--title", default="", help="提案标题（案由）")
+@click.option("--cluster", is_flag=True, help="对已导入的提案做并案分组")
+@click.option("--year", type=int, default=None, help="并案时只看某一年的提案")
+@click.option("--json", "as_json", is_flag=True, help="输出 JSON")
+@data_option
+def dupes(file, text, title, cluster, year, as_json, data_dir):
+    """提案查重：检查一份提案（文件或 --text）与已有提案是否重复；--cluster 为并案分组。"""
+    from .search.duplicates import VERDICT_NAMES
+
+    checker = _checker(data_dir)
+    if cluster:
+        clusters = checker.cluster(year)
+        if as_json:
+            click.echo(json.dumps({"year": year, "clusters": clusters}, ensure_ascii=False, indent=2))
+            return
+        if not clusters:
+            click.echo("没有发现需要并案的提案")
+        for n, c in enumerate(clusters, start=1):
+            click.echo(f"第 {n} 组（{len(c['members'])} 件）")
+            for m in c["members"]:
+                click.echo(f"   《{m['title']}》 {m['author'] or ''} [{m['external_id']}]")
+            for p in c["pairs"]:
+                sc = p["scores"]
+                click.echo(f"   · {p['a'][:8]}… ↔ {p['b'][:8]}… {p['verdict_name']}：相同文字占 "
+                           f"{sc['copied_draft']:.0%}/{sc['copied_past']:.0%}，语义相似度 {sc['semantic']:.3f}")
+        return
+    if file and text:
+        _fail("请只给出文件或 --text 之一", 2)
+    if file:
+        file_title, text = _read_draft(file)
+        title = title or file_title
+    if text is None:
+        _fail("请给出要查重的提案：文件路径或 --text", 2)
+    try:
+        result = checker.check(text, title)
+    except JianyanError as exc:
+        _fail(exc.message, 2)
+    if as_json:
+        click.echo(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
+        return
+    click.echo(f"结论：{VERDICT_NAMES[result.verdict]}" + (f"（{result.notice}）" if result.notice else ""))
+    for m in result.matches:
+        sc = m.scores
+        click.echo(f"\n《{m.title}》 {m.year or ''} [{m.external_id}] —— {VERDICT_NAMES[m.verdict]}")
+        click.echo(f"   相同文字占本稿 {sc['copied_draft']:.0%}、占原提案 {sc['copied_past']:.0%}；"
+                   f"语义相似度 {sc['semantic']:.3f}")
+        for e in m.evidence[:6]:
+            label = "相同文字" if e.kind == "copied" else f"意思相近 {e.similarity:.3f}"
+            click.echo(f"   [{label}] 本稿：{e.draft['text'][:60]}")
+            click.echo(f"   {' ' * (len(label) + 2)} 原提案：{e.past['text'][:60]}")
+
+
+@eval_group.command(name="dupes")
+@click.argument("cases", type=click.Path(exists=True, dir_okay=False))
+@click.option("--json", "as_json", is_flag=True, help="输出 JSON")
+@data_option
+def eval_dupes(cases, as_json, data_dir):
+    """按 duplicate-cases.jsonl 格式评测查重：precision、recall、F1，分类别，distinct 误报。"""
+    from .search.dupes_eval import evaluate_dupes, format_dupe_table, load_dupe_cases
+
+    checker = _checker(data_dir)
+    try:
+        ev = evaluate_dupes(checker, load_dupe_cases(cases))
+    except JianyanError as exc:
+        _fail(exc.message)
+    click.echo(json.dumps(ev.to_dict(), ensure_ascii=False, indent=1) if as_json else format_dupe_table(ev))
+
+
 @cli.group()
 def model():
     """嵌入模型。"""

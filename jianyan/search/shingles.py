@@ -1,0 +1,80 @@
+"""Character shingles of Chinese text and the copied spans two texts share.
+
+Chinese has no spaces, so text is compared by characters: punctuation and white space are
+dropped (a copy whose commas moved is still a copy), and every position keeps its offset in the
+original text so that copied spans can be shown where they stand.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+SHINGLE = 5  # characters per shingle for candidate search (MinHash)
+COPY_RUN = 12  # characters: a run this long found in both texts is a copy, not a shared phrase
+
+_KEEP = re.compile(r"[\u4e00-\u9fffA-Za-z0-9]")
+
+
+@dataclass
+class Normalised:
+    text: str  # letters, digits and Chinese characters only
+    offsets: list[int]  # offsets[i] = position of text[i] in the original
+
+
+def normalise(text: str) -> Normalised:
+    chars, offsets = [], []
+    for i, ch in enumerate(text):
+        if _KEEP.match(ch):
+            chars.append(ch.lower())
+            offsets.append(i)
+    return Normalised("".join(chars), offsets)
+
+
+def shingles(text: str, n: int = SHINGLE) -> set[str]:
+    t = normalise(text).text
+    return {t[i:i + n] for i in range(len(t) - n + 1)}
+
+
+@dataclass
+class CopiedSpan:
+    a_start: int  # offsets in the original texts, end exclusive
+    a_end: int
+    b_start: int
+    b_end: int
+
+    @property
+    def length(self) -> int:
+        return self.a_end - self.a_start
+
+
+def copied_spans(a: str, b: str, run: int = COPY_RUN) -> tuple[list[CopiedSpan], float]:
+    """Maximal runs of at least `run` normalised characters that `a` shares with `b`, and the
+    share of `a`'s normalised characters inside such runs ("cov12" of the duplicate README)."""
+    na, nb = normalise(a), normalise(b)
+    ta, tb = na.text, nb.text
+    if len(ta) < run or len(tb) < run:
+        return [], 0.0
+    index: dict[str, list[int]] = {}
+    for j in range(len(tb) - run + 1):
+        index.setdefault(tb[j:j + run], []).append(j)
+    covered = bytearray(len(ta))
+    spans: list[CopiedSpan] = []
+    i = 0
+    while i <= len(ta) - run:
+        starts = index.get(ta[i:i + run])
+        if not starts:
+            i += 1
+            continue
+        best_len, best_j = 0, starts[0]
+        for j in starts[:20]:  # extend each occurrence; keep the longest
+            k = run
+            while i + k < len(ta) and j + k < len(tb) and ta[i + k] == tb[j + k]:
+                k += 1
+            if k > best_len:
+                best_len, best_j = k, j
+        covered[i:i + best_len] = b"\x01" * best_len
+        spans.append(CopiedSpan(na.offsets[i], na.offsets[i + best_len - 1] + 1,
+                                nb.offsets[best_j], nb.offsets[best_j + best_len - 1] + 1))
+        i += best_len
+    return spans, sum(covered) / len(ta)
