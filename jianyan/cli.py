@@ -217,19 +217,25 @@ def _parse_years(value: str | None) -> tuple[int | None, int | None]:
     return lo, hi
 
 
-def _searcher(data_dir):
+def _over_indexes(data_dir, make, missing: str):
+    """`make(store, indexes, query_embedder)` over the data folder's store and indexes."""
     from .search.engines import query_embedder
     from .search.indexer import load_indexes
-    from .search.search import Searcher
 
     store = open_store(data_dir)
     try:
         indexes = load_indexes(data_dir)
         if indexes is None:
-            _fail("还没有检索索引：请先用 jianyan ingest 导入文档（或运行 jianyan reindex）")
-        return Searcher(store, indexes, query_embedder(indexes.model_id))
+            _fail(missing)
+        return make(store, indexes, query_embedder(indexes.model_id))
     except JianyanError as exc:
         _fail(exc.message)
+
+
+def _searcher(data_dir):
+    from .search.search import Searcher
+
+    return _over_indexes(data_dir, Searcher, "还没有检索索引：请先用 jianyan ingest 导入文档（或运行 jianyan reindex）")
 
 
 @cli.command()
@@ -303,17 +309,8 @@ def eval_search(queries, modes, as_json, data_dir):
 
 def _checker(data_dir):
     from .search.duplicates import DuplicateChecker
-    from .search.engines import query_embedder
-    from .search.indexer import load_indexes
 
-    store = open_store(data_dir)
-    try:
-        indexes = load_indexes(data_dir)
-        if indexes is None:
-            _fail("还没有检索索引：请先用 jianyan ingest 导入提案")
-        return DuplicateChecker(store, indexes, query_embedder(indexes.model_id))
-    except JianyanError as exc:
-        _fail(exc.message)
+    return _over_indexes(data_dir, DuplicateChecker, "还没有检索索引：请先用 jianyan ingest 导入提案")
 
 
 def _read_draft(path: str) -> tuple[str, str]:

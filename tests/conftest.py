@@ -67,3 +67,18 @@ def real_store(tmp_path_factory) -> Store:
         assert not report.failed, report.failed[:3]
     yield s
     s.close()
+
+
+@pytest.fixture(scope="session")
+def proposal_index(tmp_path_factory):
+    """The 436 real proposals, ingested and indexed with the real model, once per session."""
+    if not PROPOSALS_CSV.exists():
+        pytest.skip("needs the real corpora in ../shared")
+    from jianyan.ingest.pipeline import ingest_paths
+    from jianyan.search.indexer import load_indexes, sync_indexes
+
+    s = Store(tmp_path_factory.mktemp("proposals") / "data")
+    ingest_paths([PROPOSALS_CSV], s, mapping(PROPOSAL_MAP), progress=False)
+    sync_indexes(s, progress=False)  # the fastest engine available, as `jianyan ingest` does
+    yield s, load_indexes(s.data_dir)
+    s.close()

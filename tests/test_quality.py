@@ -9,26 +9,19 @@ from __future__ import annotations
 
 import pytest
 
-from jianyan.ingest.pipeline import ingest_paths
 from jianyan.search.engines import query_embedder
 from jianyan.search.evaluate import evaluate, load_cases
-from jianyan.search.indexer import load_indexes, sync_indexes
 from jianyan.search.search import Searcher
-from jianyan.store import Store
 
-from .conftest import PROPOSAL_MAP, PROPOSALS_CSV, SHARED, mapping, requires_shared
+from .conftest import SHARED, requires_shared
 
 pytestmark = requires_shared
 
 
 @pytest.fixture(scope="module")
-def proposal_searcher(tmp_path_factory):
-    store = Store(tmp_path_factory.mktemp("quality") / "data")
-    ingest_paths([PROPOSALS_CSV], store, mapping(PROPOSAL_MAP), progress=False)
-    sync_indexes(store, progress=False)  # the fastest engine available, as `jianyan ingest` does
-    indexes = load_indexes(store.data_dir)
-    yield Searcher(store, indexes, query_embedder(indexes.model_id))
-    store.close()
+def proposal_searcher(proposal_index):
+    store, indexes = proposal_index
+    return Searcher(store, indexes, query_embedder(indexes.model_id))
 
 
 def test_proposal_queries_floor(proposal_searcher):

@@ -1,0 +1,139 @@
+"""提案查重 and 并案 on the real 2019 proposals with the real model and indexes."""
+
+from __future__ import annotations
+
+import csv
+import json
+import random
+
+import pytest
+
+from jianyan.ingest.pipeline import ingest_paths
+from jianyan.search.duplicates import DraftError, DuplicateChecker
+from jianyan.search.dupes_eval import evaluate_dupes, load_dupe_cases
+from jianyan.search.engines import query_embedder
+from jianyan.search.indexer import load_indexes, sync_indexes
+from jianyan.search.shingles import copied_spans
+from jianyan.store import Store
+
+from .conftest import CORPORA, PROPOSALS_CSV, SHARED, requires_shared
+
+
+@pytest.fixture(scope="module")
+def checker(proposal_index):
+    store, indexes = proposal_index
+    return DuplicateChecker(store, indexes, query_embedder(indexes.model_id))
+
+
+def _naive_cov(a: str, b: str, run: int = 12) -> float:
+    """Reference: share of a's characters inside some run of `run` characters that b contains."""
+    covered = [False] * len(a)
+    for i in range(len(a) - run + 1):
+        if a[i:i + run] in b:
+            for k in range(i, i + run):
+                covered[k] = True
+    return sum(covered) / len(a) if a else 0.0
+
+
+def test_copied_spans_against_brute_force():
+    rng = random.Random(3)
+    alphabet = "政协委员提案建议养老服务乡村振兴营商环境教育医疗"
+    for _ in range(30):
+        b = "".join(rng.choice(alphabet) for _ in range(300))
+        pieces = [b[i:i + rng.randint(5, 40)] for i in (rng.randrange(250) for _ in range(4))]
+        a = "".join(p + "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 20))) for p in pieces)
+        spans, cov = copied_spans(a, b)
+        assert cov == pytest.approx(_naive_cov(a, b))
+        for s in spans:
+            assert a[s.a_start:s.a_end] == b[s.b_start:s.b_end] and s.length >= 12
+
+
+@requires_shared
+def test_dev_cases_every_copy_caught_no_distinct_flagged(checker):
+    ev = evaluate_dupes(checker, load_dupe_cases(SHARED / "eval" / "duplicate-cases.jsonl"))
+    kinds = ev.by_kind
+    assert kinds["near-copy"]["caught"] == kinds["near-copy"]["n"] == 8
+    assert kinds["partial"]["caught"] == kinds["partial"]["n"] == 8
+    assert kinds["paraphrase"]["caught"] >= 6
+    assert kinds["distinct"]["flagged"] == 0
+    assert ev.precision == 1.0 and ev.f1 >= 0.9
+
+
+@requires_shared
+def test_evidence_is_aligned_and_points_into_both_texts(checker, proposal_index):
+    store, _ = proposal_index
+    case = next(c for c in load_dupe_cases(SHARED / "eval" / "duplicate-cases.jsonl") if c["kind"] == "partial")
+    result = checker.check(case["text"], case["title"])
+    match = next(m for m in result.matches if m.external_id in case["duplicate_of"])
+    assert match.verdict in ("overlap", "duplicate")
+    past_text = store.get_document(match.external_id)["text"]
+    copied = [e for e in match.evidence if e.kind == "copied"]
+    assert copied
+    for e in copied:
+        assert result.draft_text[e.draft["start"]:e.draft["end"]] == e.draft["text"]
+        assert past_text[e.past["start"]:e.past["end"]] == e.past["text"]
+    assert any(e.past["heading_path"] and e.past["heading_path"][0] == "具体建议" for e in copied)
+
+
+@requires_shared
+def test_paraphrase_evidence_pairs_passages(checker):
+    case = next(c for c in load_dupe_cases(SHARED / "eval" / "duplicate-cases.jsonl") if c["kind"] == "paraphrase")
+    result = checker.check(case["text"], case["title"])
+    assert result.verdict == "duplicate"
+    match = result.matches[0]
+    assert match.external_id in case["duplicate_of"] and match.scores["copied_draft"] < 0.15
+    assert any(e.kind == "paraphrase" and e.similarity >= 0.93 for e in match.evidence)
+
+
+@requires_shared
+def test_cluster_finds_the_natural_near_duplicates(checker):
+    with open(PROPOSALS_CSV, encoding="utf-8") as fh:
+        pkid = {r["rownum"]: r["pkid"] for r in csv.DictReader(fh)}
+    clusters = checker.cluster(2019)
+    member = {m["external_id"]: i for i, c in enumerate(clusters) for m in c["members"]}
+    for a, b in [(267, 297), (87, 111), (283, 401), (67, 160), (16, 18)]:
+        assert member.get(pkid[str(a)]) is not None and member[pkid[str(a)]] == member.get(pkid[str(b)])
+    assert all(c["pairs"] for c in clusters)
+    assert checker.cluster(1990) == []
+
+
+@requires_shared
+def test_bad_drafts(checker):
+    with pytest.raises(DraftError, match="太短"):
+        checker.check("   ")
+    with pytest.raises(DraftError, match="过长"):
+        checker.check("协商" * 50_000)
+
+
+def test_store_without_proposals(tmp_path):
+    store = Store(tmp_path / "d")
+    ingest_paths([CORPORA / "policy"], store, progress=False)
+    sync_indexes(store, progress=False)
+    indexes = load_indexes(store.data_dir)
+    result = DuplicateChecker(store, indexes, query_embedder(indexes.model_id)).check(
+        "调研情况：社区养老服务设施不足。具体建议：加快建设社区嵌入式养老服务设施。")
+    assert result.verdict == "none" and "还没有提案" in result.notice
+    store.close()
+
+
+def test_cli_dupes_on_the_bundled_corpora(tmp_path):
+    from .test_cli import run
+
+    data = str(tmp_path / "d")
+    assert run("ingest", "--data", data, str(CORPORA / "proposals")).returncode == 0
+    csv_path = CORPORA / "proposals" / "提案导出_2022.csv"
+    with open(csv_path, encoding="utf-8") as fh:
+        rows = {r["编号"]: r for r in csv.DictReader(fh)}
+    resubmission = rows["2022-006"]
+    r = run("dupes", "--data", data, "--text", resubmission["内容"], "--title", resubmission["案由"], "--json")
+    assert r.returncode == 0, r.stderr
+    out = json.loads(r.stdout)
+    assert out["verdict"] == "duplicate"
+    assert {m["external_id"] for m in out["matches"]} >= {"2022-006", "2022-002"}
+    r = run("dupes", "--data", data, "--cluster", "--json")
+    clusters = json.loads(r.stdout)["clusters"]
+    assert any({"2022-002", "2022-006"} <= {m["external_id"] for m in c["members"]} for c in clusters)
+    r = run("dupes", "--data", data, "--text", "太短")
+    assert r.returncode == 2 and "太短" in r.stderr
+    r = run("dupes", "--data", data)
+    assert r.returncode == 2
