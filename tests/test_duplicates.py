@@ -42,8 +42,10 @@ def test_copied_spans_against_brute_force():
         b = "".join(rng.choice(alphabet) for _ in range(300))
         pieces = [b[i:i + rng.randint(5, 40)] for i in (rng.randrange(250) for _ in range(4))]
         a = "".join(p + "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 20))) for p in pieces)
-        spans, cov = copied_spans(a, b)
+        spans, cov, cov_b = copied_spans(a, b)
         assert cov == pytest.approx(_naive_cov(a, b))
+        # b's side counts the runs matched from a: never more than every run b shares with a.
+        assert cov_b <= _naive_cov(b, a) + 1e-9 and (cov_b > 0) == (cov > 0)
         for s in spans:
             assert a[s.a_start:s.a_end] == b[s.b_start:s.b_end] and s.length >= 12
 

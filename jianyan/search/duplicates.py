@@ -35,13 +35,14 @@ from ..ingest.clean import clean_lines, lines_from_text
 from ..ingest.structure import parse_structure
 from ..store import Store
 from .indexer import SearchIndexes
-from .shingles import SHINGLE, copied_spans, shingles
+from .shingles import SHINGLE, Normalised, copied_spans, normalise, shingles
 
 log = logging.getLogger("jianyan.dupes")
 
 VERDICTS = ("duplicate", "overlap", "related", "none")
 VERDICT_NAMES = {"duplicate": "重复", "overlap": "部分重复", "related": "相关", "none": "未发现重复"}
 MAX_DRAFT_CHARS = 50_000
+MAX_CANDIDATES = 100  # past proposals compared in full per check
 MIN_DRAFT_CHARS = 20
 
 
@@ -111,6 +112,12 @@ class _Doc:
     paths: list[list[str]]
     vectors: np.ndarray
     lengths: np.ndarray
+    normalised: Normalised | None = None
+
+    def norm(self) -> Normalised:
+        if self.normalised is None:
+            self.normalised = normalise(self.text)
+        return self.normalised
 
 
 def _verdict(s: dict[str, float], t: Thresholds) -> str:
@@ -142,6 +149,7 @@ class DuplicateChecker:
             "JOIN documents d ON d.id = p.document_id WHERE d.doc_type = 'proposal' "
             "ORDER BY p.document_id, p.seq").fetchall()
         self.proposal_passages = np.asarray([r[0] for r in rows], np.int64)
+        self._passage_doc = {r[0]: r[1] for r in rows}
         self._by_doc: dict[int, list[tuple]] = {}
         for r in rows:
             self._by_doc.setdefault(r[1], []).append(r)
@@ -185,32 +193,35 @@ class DuplicateChecker:
                     [p.heading_path for p in passages], vectors,
                     np.asarray([p.end - p.start for p in passages], float))
 
-    def _candidates(self, draft: _Doc, exclude: set[int]) -> set[int]:
+    def _candidates(self, draft: _Doc, exclude: set[int]) -> list[int]:
+        """Proposals sharing text with the draft (LSH Ensemble) or near its passages (FAISS),
+        at most MAX_CANDIDATES: those sharing text first, then by best passage cosine."""
         from datasketch import MinHash
 
-        found: set[int] = set()
+        lexical: set[int] = set()
         sh = shingles(draft.text, SHINGLE)
         if sh and self._by_doc:
             m = MinHash(num_perm=128)
             m.update_batch([x.encode("utf-8") for x in sh])
-            found |= set(self._lsh_index().query(m, len(sh)))
-        for v in draft.vectors:
-            ids, _ = self.indexes.vectors.search(v, 20, self.proposal_passages)
-            found |= {self._passage_doc(int(i)) for i in ids}
-        return {d for d in found if d is not None and d not in exclude}
-
-    def _passage_doc(self, pid: int) -> int | None:
-        row = self.store.conn.execute("SELECT document_id FROM passages WHERE id=?", (pid,)).fetchone()
-        return row[0] if row else None
+            lexical = set(self._lsh_index().query(m, len(sh)))
+        # One batched search; no id filter when every indexed passage is a proposal's.
+        allowed = None if len(self.proposal_passages) == len(self.indexes.vectors) else self.proposal_passages
+        ids, scores = self.indexes.vectors.search_many(draft.vectors, 20, allowed)
+        best: dict[int, float] = {}
+        for pid, score in zip(ids.ravel().tolist(), scores.ravel().tolist()):
+            d = self._passage_doc.get(pid) if pid >= 0 else None
+            if d is not None and score > best.get(d, -1.0):
+                best[d] = score
+        ranked = sorted((lexical | set(best)) - exclude,
+                        key=lambda d: (d not in lexical, -best.get(d, 0.0)))
+        return ranked[:MAX_CANDIDATES]
 
     def compare(self, draft: _Doc, doc_id: int) -> Match:
         past = self._doc(doc_id)
         forward, sims = _directional(draft, past)
         reverse, _ = _directional(past, draft)
-        spans, copied_draft = copied_spans(draft.text, past.text)
-        copied_past = sum(s.b_end - s.b_start for s in spans) / max(1, len(past.text))
-        _, copied_past_norm = copied_spans(past.text, draft.text)
-        scores = {"copied_draft": copied_draft, "copied_past": copied_past_norm,
+        spans, copied_draft, copied_past = copied_spans(draft.norm(), past.norm())
+        scores = {"copied_draft": copied_draft, "copied_past": copied_past,
                   "semantic": min(forward, reverse), "forward": forward, "reverse": reverse}
         meta = self.store.conn.execute("SELECT external_id, title, year FROM documents WHERE id=?",
                                        (doc_id,)).fetchone()
@@ -306,8 +317,7 @@ class DuplicateChecker:
 
         edges = []
         for a, b in sorted(pairs):
-            spans, cov_a = copied_spans(self._doc(a).text, self._doc(b).text)
-            _, cov_b = copied_spans(self._doc(b).text, self._doc(a).text)
+            _, cov_a, cov_b = copied_spans(self._doc(a).norm(), self._doc(b).norm())
             s = float(semantic[pos[a], pos[b]])
             scores = {"copied_draft": cov_a, "copied_past": cov_b, "semantic": s}
             verdict = _verdict(scores, self.t)

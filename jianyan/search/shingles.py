@@ -48,17 +48,20 @@ class CopiedSpan:
         return self.a_end - self.a_start
 
 
-def copied_spans(a: str, b: str, run: int = COPY_RUN) -> tuple[list[CopiedSpan], float]:
+def copied_spans(a: str | Normalised, b: str | Normalised, run: int = COPY_RUN
+                 ) -> tuple[list[CopiedSpan], float, float]:
     """Maximal runs of at least `run` normalised characters that `a` shares with `b`, and the
-    share of `a`'s normalised characters inside such runs ("cov12" of the duplicate README)."""
-    na, nb = normalise(a), normalise(b)
+    shares of `a`'s and of `b`'s normalised characters inside such runs ("cov12" of the
+    duplicate README). Pass `Normalised` texts to avoid normalising the same text again."""
+    na = a if isinstance(a, Normalised) else normalise(a)
+    nb = b if isinstance(b, Normalised) else normalise(b)
     ta, tb = na.text, nb.text
     if len(ta) < run or len(tb) < run:
-        return [], 0.0
+        return [], 0.0, 0.0
     index: dict[str, list[int]] = {}
     for j in range(len(tb) - run + 1):
         index.setdefault(tb[j:j + run], []).append(j)
-    covered = bytearray(len(ta))
+    covered_a, covered_b = bytearray(len(ta)), bytearray(len(tb))
     spans: list[CopiedSpan] = []
     i = 0
     while i <= len(ta) - run:
@@ -73,8 +76,9 @@ def copied_spans(a: str, b: str, run: int = COPY_RUN) -> tuple[list[CopiedSpan],
                 k += 1
             if k > best_len:
                 best_len, best_j = k, j
-        covered[i:i + best_len] = b"\x01" * best_len
+        covered_a[i:i + best_len] = b"\x01" * best_len
+        covered_b[best_j:best_j + best_len] = b"\x01" * best_len
         spans.append(CopiedSpan(na.offsets[i], na.offsets[i + best_len - 1] + 1,
                                 nb.offsets[best_j], nb.offsets[best_j + best_len - 1] + 1))
         i += best_len
-    return spans, sum(covered) / len(ta)
+    return spans, sum(covered_a) / len(ta), sum(covered_b) / len(tb)

@@ -70,6 +70,20 @@ class VectorIndex:
         keep = ids[0] >= 0
         return ids[0][keep], scores[0][keep]
 
+    def search_many(self, queries: np.ndarray, k: int, allowed: np.ndarray | None = None
+                    ) -> tuple[np.ndarray, np.ndarray]:
+        """Top-k (ids, scores) rows for several query vectors in one call (-1 ids are padding)."""
+        import faiss
+
+        if len(self) == 0 or k <= 0 or not len(queries):
+            return np.zeros((len(queries), 0), np.int64), np.zeros((len(queries), 0), np.float32)
+        params = None
+        if allowed is not None:
+            params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(np.asarray(allowed, np.int64)))
+        scores, ids = self.index.search(np.ascontiguousarray(queries, np.float32), min(k, len(self)),
+                                        params=params)
+        return ids, scores
+
     def reconstruct(self, ids) -> np.ndarray:
         return np.vstack([self.index.reconstruct(int(i)) for i in ids]) if len(ids) else \
             np.zeros((0, self.dim), np.float32)
