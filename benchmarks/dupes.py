@@ -124,9 +124,9 @@ class Breakdown:
         self.t: dict[str, float] = defaultdict(float)
         self.n: dict[str, int] = defaultdict(int)
         self._undo: list[tuple[object, str, object]] = []
-        for name in ("_draft", "_candidates", "compare", "_lsh_index", "_passage_doc", "_doc"):
+        for name in ("_draft", "_candidates", "compare", "_lsh_index", "_doc"):
             self._patch(checker, name, name)
-        self._patch(checker.indexes.vectors, "search", "faiss_search")
+        self._patch(checker.indexes.vectors, "search_many", "faiss_search")
         self._patch(dmod, "copied_spans", "copied_spans")
         self._patch(dmod, "shingles", "shingles")
         self._patch(datasketch.MinHash, "update_batch", "minhash")
@@ -169,7 +169,7 @@ class Breakdown:
 
 CHECK_STEPS = [("embed draft passages (_draft)", "_draft"), ("candidates total", "_candidates"),
                ("  MinHash of the draft", "minhash"), ("  LSH query", "lsh_query"),
-               ("  FAISS search (IDSelectorBatch)", "faiss_search"), ("  passage→doc SQL", "_passage_doc"),
+               ("  FAISS search (one batched call)", "faiss_search"),
                ("compare total", "compare"), ("  copied_spans", "copied_spans"),
                ("  _doc (load text+vectors)", "_doc")]
 BUILD_STEPS = [("LSH build total (_lsh_index)", "_lsh_index"), ("  _doc (SQL text + reconstruct)", "_doc"),
@@ -215,7 +215,7 @@ def time_cluster(checker, label: str) -> None:
         print(f"  cluster() {label}: {time.perf_counter() - t0:.2f} s, {len(clusters)} groups, "
               f"{sum(len(c['members']) for c in clusters)} proposals grouped")
         bd.report(1, [("  LSH build (lazy)", "_lsh_index"), ("  LSH queries", "lsh_query"),
-                      ("  copied_spans (2 per candidate pair)", "copied_spans")])
+                      ("  copied_spans (1 per candidate pair)", "copied_spans")])
     finally:
         bd.close()
 
