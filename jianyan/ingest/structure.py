@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from .markers import FAMILIES, FAMILY_BY_KIND, INLINE_BEFORE, Family, cn_to_int, match_at_start
+from .markers import FAMILIES, INLINE_BEFORE, Family, cn_to_int, match_at_start
 from .model import HeadingNode
 
 HEADING_LABEL_MAX = 40
@@ -188,4 +188,4 @@ def iter_nodes(tree: list[HeadingNode], depth: int = 0):
         yield from iter_nodes(node.children, depth + 1)
 
 
-__all__ = ["Block", "Structure", "parse_structure", "heading_label", "iter_nodes", "FAMILY_BY_KIND"]
+__all__ = ["Block", "Structure", "parse_structure", "heading_label", "iter_nodes"]

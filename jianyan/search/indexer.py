@@ -217,7 +217,3 @@ def sync_indexes(store: Store, embedder=None, progress: bool = True, rebuild: bo
     log.info("索引同步（%s）：新增 %d，删除 %d，向量化 %d 字，用时 %.1f 秒", report.engine,
              report.added, report.removed, report.embedded_chars, report.seconds)
     return report
-
-
-def passage_vectors(indexes: SearchIndexes, ids) -> np.ndarray:
-    return indexes.vectors.reconstruct(ids)
