@@ -133,6 +133,17 @@ def _verdict(s: dict[str, float], t: Thresholds) -> str:
     return "none"
 
 
+def _minhash(text: str):
+    """(MinHash of the text's character 5-grams, number of distinct 5-grams)."""
+    from datasketch import MinHash
+
+    sh = shingles(text, SHINGLE)
+    m = MinHash(num_perm=128)
+    if sh:
+        m.update_batch([x.encode("utf-8") for x in sh])
+    return m, len(sh)
+
+
 def _directional(a: _Doc, b: _Doc) -> tuple[float, np.ndarray]:
     sims = a.vectors @ b.vectors.T
     best = sims.max(axis=1)
@@ -168,16 +179,17 @@ class DuplicateChecker:
         return self._docs[doc_id]
 
     def _lsh_index(self):
+        """The LSH Ensemble over every proposal's 5-grams. Built from the stored texts alone:
+        loading each proposal's vectors for this would hold a second copy of the FAISS index."""
         if self._lsh is None:
-            from datasketch import MinHash, MinHashLSHEnsemble
+            from datasketch import MinHashLSHEnsemble
 
             entries = []
-            for doc_id in self._by_doc:
-                sh = shingles(self._doc(doc_id).text, SHINGLE)
-                if sh:
-                    m = MinHash(num_perm=128)
-                    m.update_batch([x.encode("utf-8") for x in sh])
-                    entries.append((doc_id, m, len(sh)))
+            for doc_id, text in self.store.conn.execute(
+                    "SELECT id, text FROM documents WHERE doc_type = 'proposal'"):
+                m, size = _minhash(text)
+                if size:
+                    entries.append((doc_id, m, size))
             self._lsh = MinHashLSHEnsemble(threshold=self.t.lsh_containment, num_perm=128, num_part=16)
             if entries:
                 self._lsh.index(entries)
@@ -196,14 +208,10 @@ class DuplicateChecker:
     def _candidates(self, draft: _Doc, exclude: set[int]) -> list[int]:
         """Proposals sharing text with the draft (LSH Ensemble) or near its passages (FAISS),
         at most MAX_CANDIDATES: those sharing text first, then by best passage cosine."""
-        from datasketch import MinHash
-
         lexical: set[int] = set()
-        sh = shingles(draft.text, SHINGLE)
-        if sh and self._by_doc:
-            m = MinHash(num_perm=128)
-            m.update_batch([x.encode("utf-8") for x in sh])
-            lexical = set(self._lsh_index().query(m, len(sh)))
+        m, size = _minhash(draft.text)
+        if size and self._by_doc:
+            lexical = set(self._lsh_index().query(m, size))
         # One batched search; no id filter when every indexed passage is a proposal's.
         allowed = None if len(self.proposal_passages) == len(self.indexes.vectors) else self.proposal_passages
         ids, scores = self.indexes.vectors.search_many(draft.vectors, 20, allowed)
@@ -294,15 +302,11 @@ class DuplicateChecker:
             best = np.maximum.reduceat(doc.vectors @ allv.T, bounds[:-1], axis=1)
             fwd[pos[d]] = (best * doc.lengths[:, None]).sum(0) / doc.lengths.sum()
         semantic = np.minimum(fwd, fwd.T)
-        from datasketch import MinHash
-
         lsh = self._lsh_index()
         pairs: set[tuple[int, int]] = set()
         for d in docs:
-            sh = shingles(self._doc(d).text, SHINGLE)
-            m = MinHash(num_perm=128)
-            m.update_batch([x.encode("utf-8") for x in sh])
-            for other in lsh.query(m, len(sh)):
+            m, size = _minhash(self._doc(d).text)
+            for other in (lsh.query(m, size) if size else ()):
                 if other != d and other in pos:
                     pairs.add((min(d, other), max(d, other)))
         i_idx, j_idx = np.nonzero(np.triu(semantic >= self.t.semantic_related, k=1))
