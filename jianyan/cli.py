@@ -284,6 +284,50 @@ def search(query, mode, k, doc_type, year, category, as_json, data_dir):
             click.echo(f"   【{path}】 {marked.replace(chr(10), ' ')}")
 
 
+def _bundled_corpus():
+    """The sample documents in the checkout's `corpora/` (the working folder's, or the package's)."""
+    from pathlib import Path
+
+    for base in (Path.cwd(), Path(__file__).resolve().parent.parent):
+        if (base / "corpora").is_dir():
+            return base / "corpora"
+    return None
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="监听地址（默认只允许本机访问）")
+@click.option("--port", default=8000, show_default=True, type=int, help="端口")
+@click.option("--corpus", default=None, type=click.Path(exists=True, file_okay=False),
+              help="文档库为空时先导入的文件夹（默认为自带的 corpora/）")
+@click.option("--no-progress", is_flag=True, help="不显示进度条")
+@data_option
+def serve(host, port, corpus, no_progress, data_dir):
+    """启动检索服务：API（/api，文档见 /docs）和内部网页（/）。"""
+    from pathlib import Path
+
+    from .api.server import run
+    from .api.settings import ServiceSettings
+    from .ingest.pipeline import ingest_paths
+
+    logging.getLogger("jianyan").setLevel(logging.INFO)
+    with open_store(data_dir) as store:
+        empty = store.count_documents() == 0
+        folder = Path(corpus) if corpus else (_bundled_corpus() if empty else None)
+        if empty and folder is not None:
+            click.echo(f"文档库为空，先导入 {folder} …", err=True)
+            report = ingest_paths([folder], store, progress=not no_progress and sys.stderr.isatty())
+            click.echo(f"已导入 {report.stored} 篇（失败 {len(report.failed)}）", err=True)
+    if not _index_exists(data_dir) or (folder is not None and empty):
+        _sync(data_dir, progress=not no_progress and sys.stderr.isatty())
+    settings = ServiceSettings.from_env(data_dir, host=host, port=port)
+    click.echo(f"建言 jianyan 服务：http://{host}:{port}/ （API 文档 /docs，数据 {data_dir}）", err=True)
+    if settings.token_file is not None:
+        token = next(iter(settings.write_tokens))
+        click.echo(f"上传和删除需要的令牌：{token}（保存在 {settings.token_file}；"
+                   f"也可用环境变量 JIANYAN_WRITE_TOKENS 配置）", err=True)
+    run(settings)
+
+
 @cli.group(name="eval")
 def eval_group():
     """评测检索与查重质量。"""
@@ -316,20 +360,12 @@ def _checker(data_dir):
 def _read_draft(path: str) -> tuple[str, str]:
     from pathlib import Path
 
-    from .ingest.clean import clean_lines
-    from .ingest.metadata import extract_metadata
-    from .ingest.readers import read_file
+    from .ingest.draft import read_draft
 
     try:
-        docs, _ = read_file(Path(path), Path(path).name)
+        return read_draft(Path(path))
     except JianyanError as exc:
-        _fail(exc.message)
-    if len(docs) != 1:
-        _fail("查重一次只能检查一份提案文件（不支持 CSV/XLSX/JSONL 批量文件）", 2)
-    paragraphs = clean_lines(docs[0].lines)
-    text = "\n".join(p.text for p in paragraphs)
-    meta = extract_metadata(paragraphs, text, docs[0].fields)
-    return meta.title if meta.title != docs[0].fields.get("file_title") else "", text
+        _fail(exc.message, 2 if exc.code == "bad_input" else 1)
 
 
 @cli.command()

@@ -146,16 +146,43 @@ class Store:
     def count_passages(self) -> int:
         return self.conn.execute("SELECT COUNT(*) FROM passages").fetchone()[0]
 
+    @staticmethod
+    def _document_filter(doc_type: str | None = None, year_from: int | None = None,
+                         year_to: int | None = None, category: str | None = None,
+                         title_contains: str | None = None) -> tuple[str, list[Any]]:
+        clauses, args = [], []
+        for sql, value in (("doc_type = ?", doc_type), ("year >= ?", year_from), ("year <= ?", year_to),
+                           ("category = ?", category)):
+            if value is not None:
+                clauses.append(sql)
+                args.append(value)
+        if title_contains:
+            clauses.append("instr(title, ?) > 0")
+            args.append(title_contains)
+        return (" WHERE " + " AND ".join(clauses)) if clauses else "", args
+
     def list_documents(self, doc_type: str | None = None, limit: int | None = None,
-                       offset: int = 0) -> list[dict[str, Any]]:
-        sql = f"SELECT {', '.join(DOC_COLUMNS)} FROM documents"
-        args: list[Any] = []
-        if doc_type:
-            sql += " WHERE doc_type=?"
-            args.append(doc_type)
-        sql += " ORDER BY id LIMIT ? OFFSET ?"
+                       offset: int = 0, **filters: Any) -> list[dict[str, Any]]:
+        """Documents in id order; `filters`: year_from, year_to, category, title_contains."""
+        where, args = self._document_filter(doc_type, **filters)
+        sql = f"SELECT {', '.join(DOC_COLUMNS)} FROM documents{where} ORDER BY id LIMIT ? OFFSET ?"
         args += [limit if limit is not None else -1, offset]
         return [dict(r) for r in self.conn.execute(sql, args)]
+
+    def count_matching(self, doc_type: str | None = None, **filters: Any) -> int:
+        where, args = self._document_filter(doc_type, **filters)
+        return self.conn.execute(f"SELECT COUNT(*) FROM documents{where}", args).fetchone()[0]
+
+    def facets(self) -> dict[str, Any]:
+        """What the documents span: counts by type, the years, the categories (for filters)."""
+        types = dict(self.conn.execute("SELECT doc_type, COUNT(*) FROM documents GROUP BY doc_type"))
+        years = self.conn.execute("SELECT MIN(year), MAX(year) FROM documents").fetchone()
+        categories = [r[0] for r in self.conn.execute(
+            "SELECT category, COUNT(*) AS n FROM documents WHERE category IS NOT NULL AND category != '' "
+            "GROUP BY category ORDER BY n DESC, category LIMIT 200")]
+        chars = self.conn.execute("SELECT COALESCE(SUM(n_chars), 0) FROM documents").fetchone()[0]
+        return {"documents": sum(types.values()), "passages": self.count_passages(), "chars": chars,
+                "by_type": types, "year_min": years[0], "year_max": years[1], "categories": categories}
 
     def _resolve(self, ref: str | int) -> int:
         """A document's id from its numeric id or its external_id."""

@@ -82,3 +82,12 @@ def proposal_index(tmp_path_factory):
     sync_indexes(s, progress=False)  # the fastest engine available, as `jianyan ingest` does
     yield s, load_indexes(s.data_dir)
     s.close()
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory):
+    """A real `jianyan serve` over the bundled corpora/ (ingested on start), for the whole session."""
+    from tests.server import running_server
+
+    with running_server(tmp_path_factory.mktemp("service") / "data", corpus=CORPORA) as s:
+        yield s

@@ -14,6 +14,7 @@ import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 from tqdm import tqdm
 
@@ -108,39 +109,76 @@ def _expand(path: Path) -> tuple[list[tuple[Path, str]], list[Outcome]]:
     return files, skipped
 
 
+@dataclass
+class FileToIngest:
+    """One file of a batch: where it is, its external id, and the name users know it by."""
+
+    path: Path
+    external_id: str
+    name: str | None = None  # default: the path
+
+
+ProgressCallback = Callable[[Outcome], None]
+
+
 def ingest_paths(paths: list[str | Path], store: Store, mapping: FieldMapping | None = None,
-                 doc_type: str | None = None, progress: bool = True) -> IngestReport:
+                 doc_type: str | None = None, progress: bool = True,
+                 on_outcome: ProgressCallback | None = None) -> IngestReport:
+    """Ingest files and folders; each path argument is one batch (see the module docstring)."""
     report = IngestReport()
     for arg in paths:
         files, skipped = _expand(Path(arg))
         report.outcomes.extend(skipped)
         for o in skipped:
             log.info("跳过 %s：%s", o.source, o.message)
-        file_docs: list[SourceDocument] = []
-        for f, ext_id in files:
-            t0 = time.perf_counter()
-            try:
-                docs, problems = read_file(f, ext_id, mapping)
-            except JianyanError as exc:
-                report.outcomes.append(Outcome(str(f), "failed", exc.message, exc.code))
-                log.info("导入失败 %s：%s", f, exc.message)
-                continue
-            finally:
-                report.seconds["read"] += time.perf_counter() - t0
-            for p in problems:
-                report.outcomes.append(Outcome(p.source, "failed", p.message, p.code))
-                log.info("导入失败 %s：%s", p.source, p.message)
-            if docs and docs[0].source_format in ("csv", "jsonl", "xlsx"):
-                _ingest_batch(docs, store, doc_type, report, progress, label=f.name)
-            else:
-                file_docs.extend(docs)
-        if file_docs:
-            _ingest_batch(file_docs, store, doc_type, report, progress, label=str(arg))
+        _ingest_files([FileToIngest(f, ext_id) for f, ext_id in files], store, mapping, doc_type,
+                      report, progress, str(arg), on_outcome)
     return report
 
 
+def ingest_files(files: list[FileToIngest], store: Store, mapping: FieldMapping | None = None,
+                 doc_type: str | None = None, progress: bool = False, label: str = "上传",
+                 on_outcome: ProgressCallback | None = None) -> IngestReport:
+    """Ingest named files as one batch (the service's uploads: saved under generated names)."""
+    report = IngestReport()
+    _ingest_files(files, store, mapping, doc_type, report, progress, label, on_outcome)
+    return report
+
+
+def _ingest_files(files: list[FileToIngest], store: Store, mapping: FieldMapping | None,
+                  doc_type: str | None, report: IngestReport, progress: bool, label: str,
+                  on_outcome: ProgressCallback | None) -> None:
+    def record(o: Outcome) -> None:
+        report.outcomes.append(o)
+        if on_outcome is not None:
+            on_outcome(o)
+
+    file_docs: list[SourceDocument] = []
+    for f in files:
+        shown = f.name or str(f.path)
+        t0 = time.perf_counter()
+        try:
+            docs, problems = read_file(f.path, f.external_id, mapping, f.name)
+        except JianyanError as exc:
+            record(Outcome(shown, "failed", exc.message, exc.code))
+            log.info("导入失败 %s：%s", shown, exc.message)
+            continue
+        finally:
+            report.seconds["read"] += time.perf_counter() - t0
+        for p in problems:
+            record(Outcome(p.source, "failed", p.message, p.code))
+            log.info("导入失败 %s：%s", p.source, p.message)
+        if docs and docs[0].source_format in ("csv", "jsonl", "xlsx"):
+            _ingest_batch(docs, store, doc_type, report, progress, Path(shown).name, record)
+        else:
+            file_docs.extend(docs)
+    if file_docs:
+        _ingest_batch(file_docs, store, doc_type, report, progress, label, record)
+
+
 def _ingest_batch(docs: list[SourceDocument], store: Store, doc_type: str | None,
-                  report: IngestReport, progress: bool, label: str) -> None:
+                  report: IngestReport, progress: bool, label: str,
+                  record: ProgressCallback) -> None:
     t0 = time.perf_counter()
     cleaned = [clean_lines(d.lines) for d in docs]
     boilerplate = find_tail_boilerplate(cleaned)
@@ -153,7 +191,7 @@ def _ingest_batch(docs: list[SourceDocument], store: Store, doc_type: str | None
         bar.update(1)
         try:
             if store.source_hash(doc.external_id) == _versioned(doc.source_hash, doc_type):
-                report.outcomes.append(Outcome(doc.source, "unchanged", "", "", doc.external_id))
+                record(Outcome(doc.source, "unchanged", "", "", doc.external_id))
                 continue
             if not any(p.text.strip() for p in paragraphs):
                 raise InputError("清理后没有可导入的文字内容", path=doc.source)
@@ -163,12 +201,12 @@ def _ingest_batch(docs: list[SourceDocument], store: Store, doc_type: str | None
             _, status = store.put_document(prepared)
             t3 = time.perf_counter()
         except JianyanError as exc:
-            report.outcomes.append(Outcome(doc.source, "failed", exc.message, exc.code, doc.external_id))
+            record(Outcome(doc.source, "failed", exc.message, exc.code, doc.external_id))
             log.info("导入失败 %s：%s", doc.source, exc.message)
             continue
         report.seconds["structure"] += t2 - t1
         report.seconds["store"] += t3 - t2
         report.chars += len(prepared.text)
         report.passages += len(prepared.passages)
-        report.outcomes.append(Outcome(doc.source, status, "", "", doc.external_id))
+        record(Outcome(doc.source, status, "", "", doc.external_id))
     bar.close()

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -80,7 +81,8 @@ class Match:
     evidence: list[Evidence] = field(default_factory=list)
 
     def to_dict(self) -> dict:
-        return {"external_id": self.external_id, "title": self.title, "year": self.year,
+        return {"document_id": self.document_id, "external_id": self.external_id,
+                "title": self.title, "year": self.year,
                 "verdict": self.verdict, "verdict_name": VERDICT_NAMES[self.verdict],
                 "scores": {k: round(v, 4) for k, v in self.scores.items()},
                 "evidence": [{"kind": e.kind, "similarity": round(e.similarity, 4), "draft": e.draft,
@@ -166,6 +168,7 @@ class DuplicateChecker:
             self._by_doc.setdefault(r[1], []).append(r)
         self._docs: dict[int, _Doc] = {}
         self._lsh = None
+        self._lsh_lock = threading.Lock()  # one build, however many checks wait for it
 
     # -- stored proposals --------------------------------------------------------------------
     def _doc(self, doc_id: int) -> _Doc:
@@ -181,19 +184,27 @@ class DuplicateChecker:
     def _lsh_index(self):
         """The LSH Ensemble over every proposal's 5-grams. Built from the stored texts alone:
         loading each proposal's vectors for this would hold a second copy of the FAISS index."""
-        if self._lsh is None:
-            from datasketch import MinHashLSHEnsemble
-
-            entries = []
-            for doc_id, text in self.store.conn.execute(
-                    "SELECT id, text FROM documents WHERE doc_type = 'proposal'"):
-                m, size = _minhash(text)
-                if size:
-                    entries.append((doc_id, m, size))
-            self._lsh = MinHashLSHEnsemble(threshold=self.t.lsh_containment, num_perm=128, num_part=16)
-            if entries:
-                self._lsh.index(entries)
+        with self._lsh_lock:
+            if self._lsh is None:
+                self._lsh = self._build_lsh()
         return self._lsh
+
+    def warm(self) -> None:
+        self._lsh_index()
+
+    def _build_lsh(self):
+        from datasketch import MinHashLSHEnsemble
+
+        entries = []
+        for doc_id, text in self.store.conn.execute(
+                "SELECT id, text FROM documents WHERE doc_type = 'proposal'"):
+            m, size = _minhash(text)
+            if size:
+                entries.append((doc_id, m, size))
+        lsh = MinHashLSHEnsemble(threshold=self.t.lsh_containment, num_perm=128, num_part=16)
+        if entries:
+            lsh.index(entries)
+        return lsh
 
     # -- a draft -----------------------------------------------------------------------------
     def _draft(self, title: str, text: str) -> _Doc:

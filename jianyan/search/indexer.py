@@ -135,9 +135,11 @@ def _pending_chars(store: Store, existing: SearchIndexes | None) -> int:
     return sum(n for pid, n in store.conn.execute("SELECT id, length(text) FROM passages") if pid not in have)
 
 
-def sync_indexes(store: Store, embedder=None, progress: bool = True, rebuild: bool = False) -> SyncReport:
+def sync_indexes(store: Store, embedder=None, progress: bool = True, rebuild: bool = False,
+                 on_progress=None) -> SyncReport:
     """Bring `<data>/index/` in step with the store, embedding new passages with `embedder`
-    (default: the fastest engine available for the amount of text to embed)."""
+    (default: the fastest engine available for the amount of text to embed).
+    `on_progress(done_chars, total_chars)` follows the embedding (the service's job progress)."""
     started = time.perf_counter()
     report = SyncReport()
     folder = index_dir(store.data_dir)
@@ -178,6 +180,8 @@ def sync_indexes(store: Store, embedder=None, progress: bool = True, rebuild: bo
         def embedded(chars: int) -> None:  # called for text the cache did not have
             done[0] += chars
             bar.update(chars)
+            if on_progress is not None:
+                on_progress(done[0], total)
 
         try:
             vectors = embed_with_cache(texts, embedder, cache, progress=embedded)

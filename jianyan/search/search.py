@@ -77,9 +77,9 @@ class SearchResult:
         out = {"query": self.query, "mode": self.mode, "results": []}
         for d in self.results:
             out["results"].append({
-                "external_id": d.external_id, "title": d.title, "doc_type": d.doc_type, "year": d.year,
+                "document_id": d.document_id, "external_id": d.external_id, "title": d.title, "doc_type": d.doc_type, "year": d.year,
                 "score": round(d.score, 6),
-                "passages": [{"heading_path": p.heading_path, "text": p.text, "start": p.start,
+                "passages": [{"passage_id": p.passage_id, "heading_path": p.heading_path, "text": p.text, "start": p.start,
                               "end": p.end, "highlights": p.highlights, "score": round(p.score, 6)}
                              for p in d.passages]})
         if self.notice:
@@ -196,17 +196,20 @@ class Searcher:
                 f"SELECT id, text FROM passages WHERE id IN ({','.join('?' * len(chunk))})", chunk).fetchall())
         return out
 
-    def dense_passages(self, query: str, allowed: np.ndarray | None) -> dict[int, float]:
-        self._query_vector = self.embedder.embed_queries([query])[0]
-        ids, scores = self.indexes.vectors.search(self._query_vector, CANDIDATES, allowed)
+    def query_vector(self, query: str) -> np.ndarray:
+        return self.embedder.embed_queries([query])[0]
+
+    def dense_passages(self, query_vector: np.ndarray, allowed: np.ndarray | None) -> dict[int, float]:
+        ids, scores = self.indexes.vectors.search(query_vector, CANDIDATES, allowed)
         return {int(i): float(s) for i, s in zip(ids, scores)}
 
-    def dense_documents(self, passage_scores: dict[int, float]) -> dict[int, float]:
+    def dense_documents(self, passage_scores: dict[int, float], query_vector: np.ndarray
+                        ) -> dict[int, float]:
         """Best passage cosine plus title_weight × the title's cosine: a proposal's title states
         its subject, which a passage deep in its body may not repeat."""
         docs = self._doc_scores(passage_scores)
         if self.fusion.title_weight and len(self.indexes.titles.ids):
-            sims = self.indexes.titles.similarities(self._query_vector)
+            sims = self.indexes.titles.similarities(query_vector)
             docs = {d: s + self.fusion.title_weight * sims.get(d, 0.0) for d, s in docs.items()}
         return docs
 
@@ -287,9 +290,11 @@ class Searcher:
         if allowed is not None and len(allowed) == 0:
             return SearchResult(query, mode, [], notice="没有符合筛选条件的文档")
         kw = self.keyword_passages(query, allowed) if mode in ("hybrid", "keyword") else {}
-        dense = self.dense_passages(query, allowed) if mode in ("hybrid", "dense") else {}
+        # Per call, not on self: one Searcher serves concurrent requests in the service.
+        qvec = self.query_vector(query) if mode in ("hybrid", "dense") else None
+        dense = self.dense_passages(qvec, allowed) if qvec is not None else {}
         kw_docs = self._doc_scores(kw, self.fusion.keyword_doc_weights)
-        dense_docs = self.dense_documents(dense) if dense else {}
+        dense_docs = self.dense_documents(dense, qvec) if dense else {}
         intent = doc_type_intent(query) if (filters is None or filters.doc_type is None) else None
         if mode == "keyword":
             doc_scores = kw_docs
@@ -320,7 +325,7 @@ class Searcher:
             blend[pid] = blend.get(pid, 0.0) + 0.5 * max(s, 0.0)
         by_doc: dict[int, list[int]] = {}
         for pid in sorted(blend, key=blend.get, reverse=True):
-            by_doc.setdefault(self.passage_doc[pid], []).append(pid)
+            by_doc.setdefault(self.passage_doc.get(pid, -1), []).append(pid)
         hits = []
         for d in doc_ids:
             meta = self.store.conn.execute(

@@ -17,12 +17,14 @@ def file_hash(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def read_file(path: Path, external_id: str, mapping: FieldMapping | None = None
-              ) -> tuple[list[SourceDocument], list[RecordProblem]]:
-    """Read `path` (format detected by content). Records files may also return problems."""
+def read_file(path: Path, external_id: str, mapping: FieldMapping | None = None,
+              name: str | None = None) -> tuple[list[SourceDocument], list[RecordProblem]]:
+    """Read `path` (format detected by content). Records files may also return problems.
+    `name` is the file's name as the user knows it (an upload's original name), when `path`
+    is only where it was saved: it becomes the source and the fallback title."""
     fmt = sniff(path)
     if fmt in ("csv", "jsonl", "xlsx"):
-        return read_records(path, fmt, external_id, mapping or FieldMapping())
+        return read_records(path, fmt, external_id, mapping or FieldMapping(), name)
     data = path.read_bytes()
     digest = file_hash(data)
     if fmt == "pdf":
@@ -30,9 +32,9 @@ def read_file(path: Path, external_id: str, mapping: FieldMapping | None = None
     elif fmt == "docx":
         lines, fields = read_docx(path)
     else:
-        lines, fields = read_text(data, str(path))
-    fields.setdefault("file_title", path.stem)
-    return [SourceDocument(external_id, str(path), fmt, lines, digest, fields)], []
+        lines, fields = read_text(data, name or str(path))
+    fields.setdefault("file_title", Path(name).stem if name else path.stem)
+    return [SourceDocument(external_id, name or str(path), fmt, lines, digest, fields)], []
 
 
 __all__ = ["read_file", "FieldMapping", "RecordProblem", "file_hash"]

@@ -164,17 +164,19 @@ def _rows_xlsx(path: Path) -> tuple[list[str], list[tuple[int, dict]], list[Reco
 _READERS = {"csv": _rows_csv, "jsonl": _rows_jsonl, "xlsx": _rows_xlsx}
 
 
-def read_records(path: Path, fmt: str, file_id: str, mapping: FieldMapping
+def read_records(path: Path, fmt: str, file_id: str, mapping: FieldMapping, name: str | None = None
                  ) -> tuple[list[SourceDocument], list[RecordProblem]]:
+    """`name` (default: the path) is how records are named to users: `name#row`."""
+    label = name or str(path)
     header, rows, problems = _READERS[fmt](path)
     if not header:
-        raise EmptyDocument("文件中没有表头或记录", path=str(path))
-    columns = mapping.resolve(header, str(path))
+        raise EmptyDocument("文件中没有表头或记录", path=label)
+    columns = mapping.resolve(header, label)
     used = set(columns.values())
     docs: list[SourceDocument] = []
     seen: set[str] = set()
     for rownum, row in rows:
-        source = f"{path}#{rownum}"
+        source = f"{label}#{rownum}"
         body = (row.get(columns["body"]) or "").strip()
         if not body:
             problems.append(RecordProblem(source, f"第 {rownum} 行正文为空，已跳过", "empty"))

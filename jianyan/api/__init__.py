@@ -1,0 +1,1 @@
+"""The service: a FastAPI app (API + internal page) over the same core the CLI uses."""

@@ -1,0 +1,90 @@
+"""One JSON error shape for every failure: {"error": {"code", "message", "details"?}}.
+
+`code` is stable for programs; `message` is Chinese, for the people reading the page. Bad input
+is always a 4xx; a 500 means a bug and is logged with its traceback.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from ..errors import JianyanError
+
+log = logging.getLogger("jianyan.http")
+
+STATUS_BY_CODE = {
+    "bad_request": 400, "bad_query": 400, "bad_draft": 400, "bad_input": 400, "bad_mapping": 400,
+    "unauthorized": 401, "forbidden": 403, "not_found": 404, "busy": 409, "index_mismatch": 409,
+    "too_large": 413, "url_too_long": 414, "unsupported_type": 415, "bad_upload": 415,
+    "corrupt": 422, "encrypted": 422, "needs_ocr": 422, "empty": 422,
+    "not_ready": 503, "store": 503, "embedder": 503,
+}
+
+HTTP_MESSAGES = {404: ("not_found", "没有这个地址"), 405: ("method_not_allowed", "这个地址不支持该请求方法"),
+                 400: ("bad_request", "请求格式错误")}
+
+# Pydantic error types, in words a user understands.
+_VALIDATION = {
+    "missing": "缺少必填字段", "json_invalid": "请求体不是有效的 JSON", "json_type": "请求体应为 JSON 对象",
+    "model_attributes_type": "请求体应为 JSON 对象", "dict_type": "应为 JSON 对象",
+    "string_type": "应为文字", "int_parsing": "应为整数", "int_type": "应为整数", "int_from_float": "应为整数",
+    "bool_type": "应为 true 或 false", "bool_parsing": "应为 true 或 false", "list_type": "应为列表",
+    "literal_error": "取值无效", "enum": "取值无效", "extra_forbidden": "不认识的字段",
+    "string_too_long": "内容过长", "too_long": "条目过多", "greater_than_equal": "数值过小",
+    "less_than_equal": "数值过大", "greater_than": "数值过小", "less_than": "数值过大",
+}
+
+
+def error_body(code: str, message: str, details=None) -> dict:
+    err = {"code": code, "message": message}
+    if details is not None:
+        err["details"] = details
+    return {"error": err}
+
+
+def error_response(status: int, code: str, message: str, details=None, headers=None) -> JSONResponse:
+    return JSONResponse(error_body(code, message, details), status_code=status, headers=headers)
+
+
+def _describe(err: dict) -> str:
+    loc = [str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path")]
+    field = ".".join(loc)
+    what = _VALIDATION.get(err.get("type", ""), "取值无效")
+    if err.get("type") in ("literal_error", "enum") and err.get("ctx", {}).get("expected"):
+        what += f"，可选：{str(err['ctx']['expected']).replace(' or ', ', ')}"
+    return f"{field}：{what}" if field else what
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(JianyanError)
+    async def jianyan_error(request: Request, exc: JianyanError):
+        status = STATUS_BY_CODE.get(exc.code, 400)
+        details = getattr(exc, "problems", None)
+        if exc.code == "bad_upload" and details and all(p["code"] != "unsupported_type" for p in details):
+            status = 422
+        headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+        return error_response(status, exc.code, exc.message, details, headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, exc: RequestValidationError):
+        errors = exc.errors()
+        if any(e.get("type") in ("json_invalid", "json_type", "model_attributes_type") for e in errors):
+            return error_response(400, "bad_request", "请求体不是有效的 JSON 对象")
+        message = "请求参数有误：" + "；".join(_describe(e) for e in errors[:5])
+        details = [{"field": ".".join(str(p) for p in e.get("loc", ())), "type": e.get("type")} for e in errors]
+        return error_response(422, "bad_request", message, details)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException):
+        code, message = HTTP_MESSAGES.get(exc.status_code, ("http_error", str(exc.detail)))
+        return error_response(exc.status_code, code, message, headers=getattr(exc, "headers", None))
+
+    @app.exception_handler(Exception)
+    async def internal_error(request: Request, exc: Exception):
+        log.exception("内部错误：%s %s", request.method, request.url.path)
+        return error_response(500, "internal", "服务器内部错误，已记录日志；请联系管理员")

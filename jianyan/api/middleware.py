@@ -1,0 +1,83 @@
+"""ASGI middleware: request size limits, and one log line per request with its latency."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+
+from .errors import error_body
+from .uploads import UploadTooLarge
+
+log = logging.getLogger("jianyan.http")
+
+
+async def _send_error(send, status: int, code: str, message: str) -> None:
+    body = json.dumps(error_body(code, message), ensure_ascii=False).encode("utf-8")
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+    await send({"type": "http.response.body", "body": body})
+
+
+class LimitsMiddleware:
+    """Refuse long URLs (414) and bodies over the limit (413) — by Content-Length before reading
+    anything, and by counting as it streams for chunked bodies."""
+
+    def __init__(self, app, max_url_chars: int, max_body_bytes: int, max_upload_bytes: int,
+                 upload_paths: tuple[str, ...]) -> None:
+        self.app, self.max_url = app, max_url_chars
+        self.max_body, self.max_upload, self.upload_paths = max_body_bytes, max_upload_bytes, upload_paths
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        if len(scope.get("raw_path") or b"") + len(scope.get("query_string") or b"") > self.max_url:
+            return await _send_error(send, 414, "url_too_long", f"请求地址过长（超过 {self.max_url} 字符）")
+        upload = scope["method"] == "POST" and scope["path"] in self.upload_paths
+        limit = self.max_upload if upload else self.max_body
+        what = f"上传内容超过 {limit // (1024 * 1024)} MB 的上限" if upload else f"请求内容超过 {limit // 1024} KB 的上限"
+        length = dict(scope.get("headers") or []).get(b"content-length")
+        if length is not None:
+            try:
+                too_big = int(length) > limit
+            except ValueError:
+                return await _send_error(send, 400, "bad_request", "请求头 Content-Length 无效")
+            if too_big:
+                return await _send_error(send, 413, "too_large", what)
+        received = 0
+
+        async def counting_receive():
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    raise UploadTooLarge(what)
+            return message
+
+        return await self.app(scope, counting_receive, send)
+
+
+class RequestLogMiddleware:
+    def __init__(self, app, on_request=None) -> None:
+        self.app, self.on_request = app, on_request
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        started = time.perf_counter()
+        status = [500]
+
+        async def send_and_note(message):
+            if message["type"] == "http.response.start":
+                status[0] = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_and_note)
+        finally:
+            ms = (time.perf_counter() - started) * 1000
+            client = scope.get("client") or ("-", 0)
+            log.info("%s %s %s %d %.1fms", client[0], scope["method"], scope["path"], status[0], ms)
+            if self.on_request is not None:
+                self.on_request()

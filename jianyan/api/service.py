@@ -1,0 +1,117 @@
+"""The service's state: the current snapshot for readers, one writer at a time, the job queue.
+
+Invariants:
+- The SQLite store is the record; the indexes are derived and are brought in step with it
+  (`sync_indexes`) before a snapshot is built on them, at start and after every write.
+- Writes (an upload job, a delete) hold `write_lock`, so the store and the indexes change
+  together and in one order. Readers never wait for it: they read the current snapshot.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from pathlib import Path
+
+from ..errors import JianyanError
+from ..ingest.pipeline import ingest_files
+from ..search.engines import query_embedder
+from ..search.indexer import index_dir, sync_indexes
+from ..store import Store
+from .jobs import Job, JobManager
+from .settings import ServiceSettings
+from .snapshot import Snapshot, SnapshotHolder
+
+log = logging.getLogger("jianyan.service")
+DELETE_WAIT_SECONDS = 30
+
+
+class Busy(JianyanError):
+    code = "busy"
+
+
+class Service:
+    def __init__(self, settings: ServiceSettings) -> None:
+        self.settings = settings
+        self.data_dir = Path(settings.data_dir)
+        self.holder = SnapshotHolder()
+        self.write_lock = threading.Lock()
+        self.embedder = None
+        self.state = "starting"  # starting | ready | failed
+        self.error = ""
+        self.started = time.time()
+        self.requests = 0
+        self.jobs = JobManager(self._ingest_job)
+        self.upload_root = self.data_dir / "uploads"
+
+    # -- start ---------------------------------------------------------------------------------
+    def start(self, background: bool = True) -> None:
+        if background:
+            threading.Thread(target=self._load, name="jianyan-load", daemon=True).start()
+        else:
+            self._load()
+
+    def _load(self) -> None:
+        t0 = time.perf_counter()
+        try:
+            # Uploads of a job the last process did not finish: their documents were either
+            # stored whole or not at all, and the files are not kept.
+            if self.upload_root.exists():
+                import shutil
+
+                shutil.rmtree(self.upload_root, ignore_errors=True)
+            meta_path = index_dir(self.data_dir) / "index.json"
+            model_id = json.loads(meta_path.read_text("utf-8"))["model_id"] if meta_path.exists() else None
+            self.embedder = query_embedder(model_id)
+            with self.write_lock:
+                self._sync(embedder=None)
+                self._swap()
+            self.state = "ready"
+            log.info("服务就绪：%s，用时 %.1f 秒", self.data_dir, time.perf_counter() - t0)
+        except Exception as exc:  # noqa: BLE001 - reported by /api/health
+            self.state, self.error = "failed", getattr(exc, "message", "") or f"{type(exc).__name__}: {exc}"
+            log.exception("服务启动失败")
+
+    def _sync(self, embedder, job: Job | None = None) -> None:
+        with Store(self.data_dir) as store:
+            r = sync_indexes(store, embedder=embedder, progress=False,
+                             on_progress=job.on_embed if job else None)
+        if r.added or r.removed:
+            log.info("索引已更新（%s）：新增段落 %d，删除 %d，向量化 %d 字，用时 %.1f 秒",
+                     r.engine, r.added, r.removed, r.embedded_chars, r.seconds)
+
+    def _swap(self) -> None:
+        snap = Snapshot(self.data_dir, self.embedder)
+        snap.warm()
+        self.holder.swap(snap)
+
+    def stop(self) -> None:
+        self.jobs.stop()
+        self.holder.close()
+
+    # -- writes --------------------------------------------------------------------------------
+    def _ingest_job(self, job: Job) -> None:
+        with self.write_lock:
+            with Store(self.data_dir) as store:
+                report = ingest_files(job.files, store, job.mapping, job.doc_type, label="上传",
+                                      on_outcome=job.on_outcome)
+            if report.stored:
+                job.phase = "embedding"
+                self._sync(embedder=None, job=job)
+                job.phase = "indexing"
+                self._swap()
+
+    def delete_document(self, doc_id: int) -> dict:
+        if not self.write_lock.acquire(timeout=DELETE_WAIT_SECONDS):
+            raise Busy("正在导入其他文档，请稍后再删除")
+        try:
+            with Store(self.data_dir) as store:
+                row = store.remove_document(doc_id)
+            self._sync(embedder=self.embedder)  # removals only: nothing to embed
+            self._swap()
+        finally:
+            self.write_lock.release()
+        log.info("已删除文档 %s 《%s》", row["id"], row["title"])
+        return row

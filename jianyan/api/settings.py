@@ -1,0 +1,69 @@
+"""Service settings: where the data is, where to listen, who may write, and input limits.
+
+Tokens come from the environment (comma-separated lists):
+- `JIANYAN_WRITE_TOKENS`: bearer tokens allowed to upload and delete. When none is configured,
+  the service makes one on first start and keeps it in `<data>/service-token` (mode 0600), so a
+  fresh install is never open for writing.
+- `JIANYAN_READ_TOKENS`: when set, reading (search, 查重, documents) needs one of these or a
+  write token; when unset, reading is open to whoever can reach the port.
+- `JIANYAN_MAX_UPLOAD_MB`: the size limit of one upload request (default 64).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+
+TOKEN_FILE = "service-token"
+MiB = 1024 * 1024
+
+
+def _tokens(env: str) -> frozenset[str]:
+    return frozenset(t.strip() for t in os.environ.get(env, "").split(",") if t.strip())
+
+
+@dataclass
+class ServiceSettings:
+    data_dir: Path
+    host: str = "127.0.0.1"
+    port: int = 8000
+    write_tokens: frozenset[str] = field(default_factory=frozenset)
+    read_tokens: frozenset[str] = field(default_factory=frozenset)
+    max_upload_bytes: int = 64 * MiB  # one upload request, all files together
+    max_files: int = 200  # files in one upload
+    max_json_bytes: int = 1 * MiB  # any other request body (a 50,000-character draft is ~150 KB)
+    max_url_chars: int = 4096  # path and query string
+    token_file: Path | None = None  # where a generated write token was kept
+
+    @property
+    def reads_protected(self) -> bool:
+        return bool(self.read_tokens)
+
+    @classmethod
+    def from_env(cls, data_dir: Path, **overrides) -> "ServiceSettings":
+        if os.environ.get("JIANYAN_MAX_UPLOAD_MB"):
+            overrides.setdefault("max_upload_bytes", int(float(os.environ["JIANYAN_MAX_UPLOAD_MB"]) * MiB))
+        s = cls(Path(data_dir), write_tokens=_tokens("JIANYAN_WRITE_TOKENS"),
+                read_tokens=_tokens("JIANYAN_READ_TOKENS"), **overrides)
+        if not s.write_tokens:
+            s.write_tokens, s.token_file = frozenset({_generated_token(s.data_dir)}), s.data_dir / TOKEN_FILE
+        return s
+
+
+def _generated_token(data_dir: Path) -> str:
+    """The write token kept in the data folder, made on first use (atomically, owner-only)."""
+    path = Path(data_dir) / TOKEN_FILE
+    if path.exists():
+        token = path.read_text(encoding="utf-8").strip()
+        if token:
+            return token
+    path.parent.mkdir(parents=True, exist_ok=True)
+    token = secrets.token_urlsafe(24)
+    tmp = path.with_name(path.name + ".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(token + "\n")
+    os.replace(tmp, path)
+    return token

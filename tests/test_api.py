@@ -1,0 +1,364 @@
+"""The API end to end: a real `jianyan serve` process over HTTP, the real model, FAISS and SQLite.
+
+Each test states what a caller relies on: the same results as the CLI, one JSON error shape with
+a Chinese message and a 4xx status for bad input, writes only with a token, uploads checked by
+content and stored under their own names only as labels, nothing lost on refusal.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import subprocess
+import sys
+import threading
+import time
+import zipfile
+
+import httpx
+import pytest
+
+from tests.conftest import CORPORA
+from tests.server import running_server
+
+SEED_QUERY = "委员联系村（社区）全覆盖"
+SEED_TITLE = "2021年县政协工作总结"
+
+
+def proposal_text(external_id: str) -> str:
+    with open(CORPORA / "proposals" / "提案导出_2022.csv", encoding="utf-8-sig") as fh:
+        return next(r["内容"] for r in csv.DictReader(fh) if r["编号"] == external_id)
+
+
+def assert_error(resp: httpx.Response, status: int, code: str) -> dict:
+    assert resp.status_code == status, resp.text
+    err = resp.json()["error"]
+    assert err["code"] == code, err
+    assert any("\u4e00" <= ch <= "\u9fff" for ch in err["message"]), err  # a Chinese message
+    return err
+
+
+def wait_job(client: httpx.Client, job_id: str, timeout: float = 180) -> dict:
+    deadline = time.monotonic() + timeout
+    while True:
+        job = client.get(f"/api/jobs/{job_id}").json()
+        if job["status"] in ("done", "failed"):
+            return job
+        assert time.monotonic() < deadline, job
+        time.sleep(0.2)
+
+
+def doc_count(client: httpx.Client) -> int:
+    return client.get("/api/stats").json()["documents"]
+
+
+# -- reading -----------------------------------------------------------------------------------
+def test_health_and_stats_describe_the_store(server):
+    c = server.client()
+    health = c.get("/api/health")
+    assert health.status_code == 200 and health.json()["status"] == "ready"
+    stats = c.get("/api/stats").json()
+    listed = c.get("/api/documents", params={"limit": 200}).json()
+    assert stats["documents"] == listed["total"] == len(listed["items"]) > 0
+    assert sum(stats["by_type"].values()) == stats["documents"]
+    assert stats["passages"] == sum(d["n_passages"] for d in listed["items"]) == stats["index"]["passages"]
+    assert stats["consistent"] is True
+
+
+def test_search_finds_the_seed_passage_like_the_cli(server):
+    c = server.client()
+    resp = c.post("/api/search", json={"query": SEED_QUERY, "k": 5})
+    assert resp.status_code == 200
+    body = resp.json()
+    top = body["results"][0]
+    assert top["title"] == SEED_TITLE and top["doc_type"] == "report"
+    passage = top["passages"][0]
+    assert any(SEED_QUERY[:4] in passage["text"][s:e] or passage["text"][s:e] in SEED_QUERY
+               for s, e in passage["highlights"])
+    doc = c.get(f"/api/documents/{top['document_id']}").json()
+    assert doc["text"][passage["start"]:passage["end"]] == passage["text"]
+    # The reference: the CLI over the same data folder gives the same ranking and shape.
+    cli = subprocess.run([sys.executable, "-m", "jianyan.cli", "search", SEED_QUERY, "-k", "5", "--json",
+                          "--data", str(server.data_dir)], capture_output=True, text=True, check=True)
+    expected = json.loads(cli.stdout)
+    assert [r["external_id"] for r in body["results"]] == [r["external_id"] for r in expected["results"]]
+    assert set(body) == set(expected) and set(top) == set(expected["results"][0])
+
+
+def test_search_filters_and_modes(server):
+    c = server.client()
+    reports = c.post("/api/search", json={"query": "政协工作", "doc_type": "report"}).json()["results"]
+    assert reports and all(r["doc_type"] == "report" for r in reports)
+    in_years = c.post("/api/search", json={"query": "提案", "year_from": 2022, "year_to": 2022}).json()["results"]
+    assert in_years and all(r["year"] == 2022 for r in in_years)
+    for mode in ("keyword", "dense"):
+        r = c.post("/api/search", json={"query": SEED_QUERY, "mode": mode}).json()
+        assert r["mode"] == mode and r["results"]
+    none = c.post("/api/search", json={"query": "政协", "year_from": 1990, "year_to": 1991}).json()
+    assert none["results"] == [] and none["notice"]
+
+
+@pytest.mark.parametrize("body, status, code", [
+    ({"query": ""}, 400, "bad_query"),
+    ({"query": "   "}, 400, "bad_query"),
+    ({"query": "养" * 5001}, 400, "bad_query"),
+    ({"query": "养老", "k": 0}, 400, "bad_query"),
+    ({"query": "养老", "mode": "fuzzy"}, 422, "bad_request"),
+    ({"query": "养老", "doc_type": "memo"}, 422, "bad_request"),
+    ({"query": "养老", "year_from": "二〇二一"}, 422, "bad_request"),
+    ({"query": "养老", "unknown": 1}, 422, "bad_request"),
+    ({}, 422, "bad_request"),
+])
+def test_bad_search_requests_get_a_4xx_with_a_chinese_message(server, body, status, code):
+    assert_error(server.client().post("/api/search", json=body), status, code)
+
+
+def test_malformed_bodies_urls_and_routes(server):
+    c = server.client()
+    assert_error(c.post("/api/search", content=b"{not json", headers={"content-type": "application/json"}),
+                 400, "bad_request")
+    assert_error(c.post("/api/search", json=["a list"]), 400, "bad_request")
+    assert_error(c.post("/api/search", content=b"\xff\xfe\x00garbage", headers={"content-type": "application/json"}),
+                 400, "bad_request")
+    big = json.dumps({"query": "养老" * 400_000}).encode()  # 2.4 MB, over the 1 MiB body limit
+    assert_error(c.post("/api/search", content=big, headers={"content-type": "application/json"}), 413, "too_large")
+    assert_error(c.get("/api/documents", params={"q": "长" * 3000}), 414, "url_too_long")
+    assert_error(c.get("/api/nowhere"), 404, "not_found")
+    assert_error(c.put("/api/search", json={"query": "x"}), 405, "method_not_allowed")
+    assert_error(c.get("/api/documents", params={"limit": 100000}), 422, "bad_request")
+    assert_error(c.get("/api/documents/no-such-document"), 404, "not_found")
+    assert_error(c.get("/api/jobs/0123456789abcdef"), 404, "not_found")
+
+
+# -- 查重 ----------------------------------------------------------------------------------------
+def test_dupes_finds_the_near_duplicate_with_aligned_evidence(server):
+    c = server.client()
+    result = c.post("/api/dupes", json={"title": "关于加快推进农村生活污水治理的提案",
+                                       "text": proposal_text("2022-006"), "exclude": ["2022-006"]}).json()
+    assert result["verdict"] == "duplicate", result
+    match = next(m for m in result["matches"] if m["external_id"] == "2022-002")
+    assert match["verdict"] in ("duplicate", "overlap")
+    past = c.get(f"/api/documents/{match['document_id']}").json()["text"]
+    copied = [e for e in match["evidence"] if e["kind"] == "copied"]
+    assert copied
+    for e in match["evidence"]:
+        d, p = e["draft"], e["past"]
+        assert result["draft_text"][d["start"]:d["end"]] == d["text"]
+        assert past[p["start"]:p["end"]] == p["text"]
+    for e in copied:
+        assert e["draft"]["text"] == e["past"]["text"] or len(e["draft"]["text"]) >= 12
+
+
+def test_dupes_of_an_unrelated_draft_is_none(server):
+    text = ("建议在全市推广智慧停车系统，整合医院、商圈周边的停车资源，实时发布空余车位信息，"
+            "引导车辆有序停放，缓解中心城区停车难问题。同时完善停车收费差异化政策。") * 2
+    result = server.client().post("/api/dupes", json={"text": text}).json()
+    assert result["verdict"] in ("none", "related")
+    assert all(m["verdict"] == "related" for m in result["matches"])
+
+
+def test_dupes_bad_drafts(server):
+    c = server.client()
+    assert_error(c.post("/api/dupes", json={"text": "太短了"}), 400, "bad_draft")
+    assert_error(c.post("/api/dupes", json={"text": "长" * 50_001}), 400, "bad_draft")
+    assert_error(c.post("/api/dupes", json={"title": "无正文"}), 422, "bad_request")
+
+
+def test_dupes_from_an_uploaded_docx(server):
+    docx = next((CORPORA / "proposals").glob("*.docx"))
+    with open(docx, "rb") as fh:
+        resp = server.client().post("/api/dupes/file", files={"file": (docx.name, fh)})
+    assert resp.status_code == 200, resp.text
+    result = resp.json()
+    assert result["verdict"] == "duplicate"  # the file is itself in the store
+    assert result["matches"][0]["scores"]["copied_draft"] > 0.9
+    bad = server.client().post("/api/dupes/file", files={"file": ("draft.docx", b"\x89PNG\r\n\x1a\n" + b"\0" * 64)})
+    assert bad.status_code in (415, 422) and bad.json()["error"]["code"] == "bad_upload"
+
+
+def test_clusters_group_the_near_duplicates(server):
+    body = server.client().get("/api/dupes/clusters").json()
+    groups = [{m["external_id"] for m in c["members"]} for c in body["clusters"]]
+    assert any({"2022-002", "2022-006"} <= g for g in groups), groups
+    assert_error(server.client().get("/api/dupes/clusters", params={"year": "abc"}), 422, "bad_request")
+
+
+# -- documents ---------------------------------------------------------------------------------
+def test_documents_are_paged_filtered_and_whole(server):
+    c = server.client()
+    page1 = c.get("/api/documents", params={"limit": 2}).json()
+    page2 = c.get("/api/documents", params={"limit": 2, "offset": 2}).json()
+    assert len(page1["items"]) == 2 and page1["total"] >= 4
+    assert not {d["id"] for d in page1["items"]} & {d["id"] for d in page2["items"]}
+    proposals = c.get("/api/documents", params={"type": "proposal", "limit": 200}).json()
+    assert proposals["total"] == len(proposals["items"]) and all(d["doc_type"] == "proposal" for d in proposals["items"])
+    titled = c.get("/api/documents", params={"q": "政协工作总结"}).json()["items"]
+    assert titled and all("政协工作总结" in d["title"] for d in titled)
+    doc = c.get(f"/api/documents/{titled[0]['id']}").json()
+    assert doc["structure"] and doc["passages"]
+    assert all(doc["text"][p["start"]:p["end"]] == p["text"] for p in doc["passages"])
+    by_external = c.get(f"/api/documents/{doc['external_id']}").json()
+    assert by_external["id"] == doc["id"]
+
+
+# -- writing -----------------------------------------------------------------------------------
+def test_writes_need_the_write_token_and_change_nothing_without_it(server):
+    anon, wrong = server.client(), server.client("not-the-token")
+    before = doc_count(anon)
+    files = {"files": ("note.txt", "关于测试的说明。\n这是一份测试文档。".encode())}
+    err = assert_error(anon.post("/api/documents", files=files), 401, "unauthorized")
+    assert "令牌" in err["message"]
+    assert anon.post("/api/documents", files=files).headers.get("www-authenticate") == "Bearer"
+    assert_error(wrong.post("/api/documents", files=files), 403, "forbidden")
+    target = anon.get("/api/documents", params={"limit": 1}).json()["items"][0]["id"]
+    assert_error(anon.delete(f"/api/documents/{target}"), 401, "unauthorized")
+    assert_error(wrong.delete(f"/api/documents/{target}"), 403, "forbidden")
+    assert doc_count(anon) == before
+
+
+def test_upload_lifecycle_upload_search_delete(server, tmp_path):
+    c = server.client(server.token)
+    title = "关于建设山区候鸟观测站网络的提案"
+    text = (f"{title}\n调研情况：我县山区是候鸟迁徙的重要通道，但观测站点稀少，数据难以共享。\n"
+            "具体建议：一是在主要迁徙通道布设候鸟观测站；二是建立观测数据共享平台；三是发动志愿者参与巡护。")
+    before = doc_count(c)
+    # A GBK file whose name tries to climb out of the upload folder.
+    files = {"files": ("../../outside/候鸟观测站.txt", text.encode("gbk"), "text/plain")}
+    resp = c.post("/api/documents", files=files)
+    assert resp.status_code == 202, resp.text
+    assert resp.headers["location"] == f"/api/jobs/{resp.json()['id']}"
+    job = wait_job(c, resp.json()["id"])
+    assert job["status"] == "done" and job["counts"] == {"added": 1}, job
+    assert job["outcomes"][0]["external_id"] == "候鸟观测站.txt"
+    assert not (server.data_dir.parent / "outside").exists() and not (server.data_dir / "outside").exists()
+    assert not any((server.data_dir / "uploads").glob("*/*"))  # the saved upload is gone
+    assert doc_count(c) == before + 1
+
+    hits = c.post("/api/search", json={"query": "候鸟观测站网络"}).json()["results"]
+    assert hits[0]["title"] == title
+    doc = c.get(f"/api/documents/{hits[0]['document_id']}").json()
+    assert doc["source"] == "候鸟观测站.txt" and doc["extra"].get("encoding") == "gbk"
+
+    deleted = c.delete(f"/api/documents/{hits[0]['document_id']}")
+    assert deleted.status_code == 200 and deleted.json()["deleted"]["title"] == title
+    assert doc_count(c) == before
+    after = c.post("/api/search", json={"query": "候鸟观测站网络"}).json()["results"]
+    assert all(r["title"] != title for r in after)
+    assert_error(c.get(f"/api/documents/{hits[0]['document_id']}"), 404, "not_found")
+    assert_error(c.delete(f"/api/documents/{hits[0]['document_id']}"), 404, "not_found")
+
+
+def test_record_exports_upload_with_their_mapping(server):
+    c = server.client(server.token)
+    rows = "编号,案由,内容\nT-001,关于完善城市夜间经济配套的提案,建议延长公交运营时间，规划夜间经济街区，加强夜间治安和环境卫生管理。\n"
+    bad = c.post("/api/documents", files={"files": ("夜间.csv", rows.encode())}, data={"mapping": "nonsense"})
+    assert_error(bad, 400, "bad_mapping")
+    resp = c.post("/api/documents", files={"files": ("夜间.csv", rows.encode())},
+                  data={"mapping": "id=编号,title=案由,body=内容", "doc_type": "proposal"})
+    job = wait_job(c, resp.json()["id"])
+    assert job["counts"] == {"added": 1}, job
+    doc = c.get("/api/documents/T-001").json()
+    assert doc["title"] == "关于完善城市夜间经济配套的提案" and doc["doc_type"] == "proposal"
+    assert c.delete(f"/api/documents/{doc['id']}").status_code == 200
+
+
+def _zip_bomb() -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("[Content_Types].xml", "<Types/>")
+        zf.writestr("word/document.xml", b"\0" * (40 * 1024 * 1024))
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize("name, content, status, code, words", [
+    ("公文.docx", b"\x89PNG\r\n\x1a\n" + b"\0" * 200, 422, "bad_upload", "不是有效的 Word"),
+    ("炸弹.docx", None, 422, "bad_upload", "压缩炸弹"),
+    ("程序.exe", b"MZ\x90\0" * 50, 415, "bad_upload", "不支持的文件类型"),
+    ("图片.txt", b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR" * 40, 422, "bad_upload", "二进制"),
+    ("空.txt", b"", 422, "bad_upload", "为空"),
+])
+def test_uploads_are_checked_by_content_and_refused_whole(server, name, content, status, code, words):
+    c = server.client(server.token)
+    before = doc_count(c)
+    good = ("好文件.txt", "关于测试上传的说明。这一份是正常的文本文件，但同批有坏文件。".encode())
+    files = [("files", good), ("files", (name, _zip_bomb() if content is None else content))]
+    err = assert_error(c.post("/api/documents", files=files), status, code)
+    assert words in err["message"] and err["details"][0]["file"] == name
+    assert doc_count(c) == before  # the good file of a refused upload was not ingested either
+    assert not any((server.data_dir / "uploads").glob("*/*"))
+
+
+def test_oversized_uploads_are_refused_before_they_are_read(server):
+    c = server.client(server.token)
+    before = doc_count(c)
+    big = b"\x00" * (65 * 1024 * 1024)
+    assert_error(c.post("/api/documents", files={"files": ("大.txt", big)}), 413, "too_large")
+
+    def chunks():  # no Content-Length: the limit is counted as the body streams
+        yield (b'--xyz\r\nContent-Disposition: form-data; name="files"; filename="big.txt"\r\n'
+               b"Content-Type: text/plain\r\n\r\n")
+        for _ in range(65):
+            yield b"a" * (1024 * 1024)
+    resp = c.post("/api/documents", content=chunks(),
+                  headers={"content-type": "multipart/form-data; boundary=xyz"})
+    assert_error(resp, 413, "too_large")
+    assert_error(c.post("/api/documents", content=b"a=b", headers={"content-type": "application/x-www-form-urlencoded"}),
+                 400, "bad_request")
+    assert doc_count(c) == before
+
+
+def test_searches_never_fail_while_an_upload_is_ingested(server):
+    c = server.client(server.token)
+    body = "\n".join(f"{n}、关于第{n}项民生实事的说明。今年将推进养老、托育、停车和社区食堂等事项，逐项明确责任单位和完成时限。"
+                     for n in range(1, 60))
+    files = [("files", (f"民生实事{i}.txt", f"民生实事清单（第{i}批）\n{body}".encode())) for i in range(6)]
+    job_id = c.post("/api/documents", files=files).json()["id"]
+    statuses, stop = [], threading.Event()
+
+    def hammer():
+        with server.client() as r:
+            while not stop.is_set():
+                statuses.append(r.post("/api/search", json={"query": SEED_QUERY}).status_code)
+    threads = [threading.Thread(target=hammer) for _ in range(4)]
+    for t in threads:
+        t.start()
+    job = wait_job(c, job_id)
+    stop.set()
+    for t in threads:
+        t.join()
+    assert job["status"] == "done" and job["counts"].get("added") == 6, job
+    assert statuses and set(statuses) == {200}
+    for o in job["outcomes"]:
+        doc = c.get(f"/api/documents/{o['external_id']}").json()
+        assert c.delete(f"/api/documents/{doc['id']}").status_code == 200
+
+
+def test_every_request_is_logged_with_its_latency(server):
+    server.client().post("/api/search", json={"query": "养老服务"})
+    lines = [line for line in server.log_text().splitlines() if "POST /api/search 200" in line]
+    assert lines and lines[-1].rstrip().endswith("ms")
+
+
+def test_openapi_and_docs_are_served_offline(server):
+    c = server.client()
+    spec = c.get("/openapi.json").json()
+    assert {"/api/search", "/api/dupes", "/api/documents", "/api/jobs/{job_id}", "/api/health"} <= set(spec["paths"])
+    docs = c.get("/docs").text
+    assert "/docs-assets/swagger-ui-bundle.js" in docs and "https://" not in docs
+    assert c.get("/docs-assets/swagger-ui-bundle.js").status_code == 200
+
+
+def test_reads_can_require_a_token(tmp_path):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "通知.txt").write_text("关于做好冬季供暖保障工作的通知\n各单位要做好冬季供暖保障，确保群众温暖过冬。",
+                                     encoding="utf-8")
+    with running_server(tmp_path / "data", corpus=corpus, env={"JIANYAN_READ_TOKENS": "reader"}) as s:
+        assert s.client().get("/api/health").status_code == 200  # health stays open for monitoring
+        assert_error(s.client().post("/api/search", json={"query": "供暖"}), 401, "unauthorized")
+        assert_error(s.client("nope").post("/api/search", json={"query": "供暖"}), 403, "forbidden")
+        found = s.client("reader").post("/api/search", json={"query": "供暖"}).json()["results"]
+        assert found[0]["title"] == "关于做好冬季供暖保障工作的通知"
+        assert s.client(s.token).get("/api/stats").status_code == 200  # a write token reads too
+        assert_error(s.client("reader").delete(f"/api/documents/{found[0]['document_id']}"), 403, "forbidden")
