@@ -162,10 +162,11 @@ class Store:
         return (" WHERE " + " AND ".join(clauses)) if clauses else "", args
 
     def list_documents(self, doc_type: str | None = None, limit: int | None = None,
-                       offset: int = 0, **filters: Any) -> list[dict[str, Any]]:
-        """Documents in id order; `filters`: year_from, year_to, category, title_contains."""
+                       offset: int = 0, newest_first: bool = False, **filters: Any) -> list[dict[str, Any]]:
+        """Documents in id order (ingest order); `filters`: year_from, year_to, category, title_contains."""
         where, args = self._document_filter(doc_type, **filters)
-        sql = f"SELECT {', '.join(DOC_COLUMNS)} FROM documents{where} ORDER BY id LIMIT ? OFFSET ?"
+        order = "id DESC" if newest_first else "id"
+        sql = f"SELECT {', '.join(DOC_COLUMNS)} FROM documents{where} ORDER BY {order} LIMIT ? OFFSET ?"
         args += [limit if limit is not None else -1, offset]
         return [dict(r) for r in self.conn.execute(sql, args)]
 

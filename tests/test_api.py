@@ -193,6 +193,9 @@ def test_documents_are_paged_filtered_and_whole(server):
     assert not {d["id"] for d in page1["items"]} & {d["id"] for d in page2["items"]}
     proposals = c.get("/api/documents", params={"type": "proposal", "limit": 200}).json()
     assert proposals["total"] == len(proposals["items"]) and all(d["doc_type"] == "proposal" for d in proposals["items"])
+    newest = c.get("/api/documents", params={"limit": 200}).json()["items"]
+    oldest = c.get("/api/documents", params={"limit": 200, "order": "oldest"}).json()["items"]
+    assert [d["id"] for d in newest] == sorted((d["id"] for d in oldest), reverse=True)
     titled = c.get("/api/documents", params={"q": "政协工作总结"}).json()["items"]
     assert titled and all("政协工作总结" in d["title"] for d in titled)
     doc = c.get(f"/api/documents/{titled[0]['id']}").json()

@@ -75,10 +75,10 @@ def test_result_shape_offsets_and_highlights(searcher, indexed):
     ext_ids = [d["external_id"] for d in result["results"]]
     assert len(ext_ids) == len(set(ext_ids))  # each document once
     for doc in result["results"]:
-        assert set(doc) == {"external_id", "title", "doc_type", "year", "score", "passages"}
+        assert set(doc) == {"document_id", "external_id", "title", "doc_type", "year", "score", "passages"}
         text = store.get_document(doc["external_id"])["text"]
         for p in doc["passages"]:
-            assert set(p) == {"heading_path", "text", "start", "end", "highlights", "score"}
+            assert set(p) == {"passage_id", "heading_path", "text", "start", "end", "highlights", "score"}
             assert text[p["start"]:p["end"]] == p["text"]
             for s, e in p["highlights"]:
                 assert p["text"][s:e] in ("乡村振兴", "乡村", "振兴", "协商议政", "协商", "议政")

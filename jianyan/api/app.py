@@ -177,11 +177,12 @@ def create_app(settings: ServiceSettings, service: Service | None = None) -> Fas
     def documents(type: DocType | None = None, year_from: int | None = None, year_to: int | None = None,
                   category: str | None = Query(None, max_length=100),
                   q: str | None = Query(None, max_length=200, description="标题包含的文字"),
-                  limit: int = Query(20, ge=1, le=200), offset: int = Query(0, ge=0)) -> dict:
+                  limit: int = Query(20, ge=1, le=200), offset: int = Query(0, ge=0),
+                  order: Literal["newest", "oldest"] = Query("newest", description="newest：最近导入的在前")) -> dict:
         filters = dict(year_from=year_from, year_to=year_to, category=category or None, title_contains=q or None)
         with service.holder.use() as snap:
             return {"total": snap.store.count_matching(type, **filters), "limit": limit, "offset": offset,
-                    "items": snap.store.list_documents(type, limit, offset, **filters)}
+                    "items": snap.store.list_documents(type, limit, offset, order == "newest", **filters)}
 
     @app.get("/api/documents/{ref:path}", dependencies=read, tags=["文档"],
              summary="一篇文档：元数据、结构树、全文与段落（ref 为编号或外部编号）")

@@ -350,7 +350,7 @@ class DuplicateChecker:
             meta = {d: self.store.conn.execute("SELECT external_id, title, year, author FROM documents "
                                                "WHERE id=?", (d,)).fetchone() for d in members}
             clusters.append({
-                "members": [{"external_id": meta[d][0], "title": meta[d][1], "year": meta[d][2],
+                "members": [{"document_id": d, "external_id": meta[d][0], "title": meta[d][1], "year": meta[d][2],
                              "author": meta[d][3]} for d in sorted(members)],
                 "pairs": [{"a": meta[a][0], "b": meta[b][0], "verdict": v, "verdict_name": VERDICT_NAMES[v],
                            "scores": {k: round(x, 4) for k, x in sc.items()}}

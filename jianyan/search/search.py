@@ -15,10 +15,10 @@ import numpy as np
 
 from ..errors import JianyanError
 from ..store import Store
-from .highlight import highlight_spans
+from .highlight import find_spans
 from .indexer import SearchIndexes
 from .intent import doc_type_intent
-from .tokenize import tokenize
+from .tokenize import query_terms, tokenize
 
 MODES = ("hybrid", "dense", "keyword")
 MAX_QUERY_CHARS = 5000
@@ -323,6 +323,7 @@ class Searcher:
             blend[pid] = blend.get(pid, 0.0) + 0.5 * s / kw_max
         for pid, s in dense.items():
             blend[pid] = blend.get(pid, 0.0) + 0.5 * max(s, 0.0)
+        terms = query_terms(query)  # once per search, not once per passage
         by_doc: dict[int, list[int]] = {}
         for pid in sorted(blend, key=blend.get, reverse=True):
             by_doc.setdefault(self.passage_doc.get(pid, -1), []).append(pid)
@@ -340,6 +341,6 @@ class Searcher:
                 if row is None:
                     continue
                 passages.append(PassageHit(pid, json.loads(row[0]), row[1], row[2], row[3],
-                                           highlight_spans(query, row[1]), blend[pid]))
+                                           find_spans(row[1], terms), blend[pid]))
             hits.append(DocumentHit(d, meta[0], meta[1], meta[2], meta[3], doc_scores[d], passages))
         return hits
