@@ -6,6 +6,8 @@ Two phases, each with `--clients` (default 8) clients sending the 128 dev querie
 1. idle: for `--seconds` seconds;
 2. during an upload: from the upload of `--upload-docs` work reports (their sentences altered,
    so that every passage is embedded anew) until its job is done.
+Before them, the latency of one client alone: each dev query once, and the 40 dev 查重 drafts
+(`/api/dupes`) once each.
 The server runs on a copy of DIR (so the benchmark never changes it) as a real `jianyan serve`
 process; the load comes from this process's threads. Every request must succeed: failures are
 counted and make the exit code 1.
@@ -89,6 +91,33 @@ class Load:
         return row
 
 
+def drafts() -> list[dict]:
+    rows = [json.loads(x) for x in (SHARED / "eval" / "duplicate-cases.jsonl").read_text(encoding="utf-8").splitlines() if x]
+    return [{"title": r["title"], "text": r["text"]} for r in rows]
+
+
+def sequential(url: str, label: str, path: str, bodies: list[dict]) -> dict:
+    """One client, one request at a time: the latency a lone user sees."""
+    import httpx
+
+    times, failures = [], 0
+    with httpx.Client(base_url=url, timeout=120) as c:
+        for body in bodies:
+            t0 = time.perf_counter()
+            r = c.post(path, json=body)
+            if r.status_code == 200:
+                times.append((time.perf_counter() - t0) * 1000)
+            else:
+                failures += 1
+                print("   ", r.status_code, r.text[:200])
+    lat = np.asarray(times or [0.0])
+    row = {"phase": label, "requests": len(times), "failures": failures,
+           "p50_ms": round(float(np.percentile(lat, 50)), 1), "p99_ms": round(float(np.percentile(lat, 99)), 1)}
+    print(f"{label:<16} {row['requests']:>6} req  {'':>12}  p50 {row['p50_ms']:>7.1f} ms  p99 {row['p99_ms']:>7.1f} ms  "
+          f"failures {failures}", flush=True)
+    return row
+
+
 def upload_reports(n: int) -> list[tuple[str, bytes]]:
     """n real work reports as one JSONL export, ids and sentences altered: new documents, new vectors."""
     lines = []
@@ -124,7 +153,8 @@ def main() -> None:
                       f"{args.clients} clients on loopback", flush=True)
                 for q in qs[:16]:  # warm up: jieba, the model, the page cache
                     c.post("/api/search", json={"query": q})
-            rows = []
+            rows = [sequential(server.url, "1 client search", "/api/search", [{"query": q} for q in qs]),
+                    sequential(server.url, "1 client 查重", "/api/dupes", drafts())]
             idle = Load(server.url, qs, args.clients)
             rows.append(idle.report("idle", idle.run(lambda: time.sleep(args.seconds))))
 

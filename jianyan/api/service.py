@@ -17,9 +17,10 @@ from pathlib import Path
 
 from ..errors import JianyanError
 from ..ingest.pipeline import ingest_files
-from ..search.engines import query_embedder
+from ..search.engines import service_query_embedder
 from ..search.indexer import index_dir, sync_indexes
 from ..store import Store
+from .batching import BatchingEmbedder
 from .jobs import Job, JobManager
 from .settings import ServiceSettings
 from .snapshot import Snapshot, SnapshotHolder
@@ -39,6 +40,7 @@ class Service:
         self.holder = SnapshotHolder()
         self.write_lock = threading.Lock()
         self.embedder = None
+        self.bulk_embedder = None  # None: sync_indexes picks the engine by the amount of text
         self.state = "starting"  # starting | ready | failed
         self.error = ""
         self.started = time.time()
@@ -64,7 +66,11 @@ class Service:
                 shutil.rmtree(self.upload_root, ignore_errors=True)
             meta_path = index_dir(self.data_dir) / "index.json"
             model_id = json.loads(meta_path.read_text("utf-8"))["model_id"] if meta_path.exists() else None
-            self.embedder = query_embedder(model_id)
+            inner = service_query_embedder(model_id)
+            self.embedder = BatchingEmbedder(inner)
+            # Upload jobs embed with the same loaded model when it is the fast bulk engine.
+            self.bulk_embedder = inner if inner.engine.startswith("sentence-transformers") else None
+            log.info("检索向量模型：%s（%s）", self.embedder.model_id, self.embedder.engine)
             with self.write_lock:
                 self._sync(embedder=None)
                 self._swap()
@@ -99,7 +105,7 @@ class Service:
                                       on_outcome=job.on_outcome)
             if report.stored:
                 job.phase = "embedding"
-                self._sync(embedder=None, job=job)
+                self._sync(embedder=self.bulk_embedder, job=job)
                 job.phase = "indexing"
                 self._swap()
 
