@@ -294,6 +294,19 @@ def _bundled_corpus():
     return None
 
 
+def _check_port(host: str, port: int) -> None:
+    """Fail early, in words, when the address cannot be bound (before any ingest)."""
+    import socket
+
+    try:
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        with socket.socket(family) as s:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            s.bind((host, port))
+    except OSError as exc:
+        _fail(f"无法在 {host}:{port} 上启动服务（{exc.strerror}）：端口可能已被占用，请用 --port 换一个", 1)
+
+
 @cli.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="监听地址（默认只允许本机访问）")
 @click.option("--port", default=8000, show_default=True, type=int, help="端口")
@@ -310,6 +323,7 @@ def serve(host, port, corpus, no_progress, data_dir):
     from .ingest.pipeline import ingest_paths
 
     logging.getLogger("jianyan").setLevel(logging.INFO)
+    _check_port(host, port)
     with open_store(data_dir) as store:
         empty = store.count_documents() == 0
         folder = Path(corpus) if corpus else (_bundled_corpus() if empty else None)

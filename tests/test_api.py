@@ -365,3 +365,16 @@ def test_reads_can_require_a_token(tmp_path):
         assert found[0]["title"] == "关于做好冬季供暖保障工作的通知"
         assert s.client(s.token).get("/api/stats").status_code == 200  # a write token reads too
         assert_error(s.client("reader").delete(f"/api/documents/{found[0]['document_id']}"), 403, "forbidden")
+
+
+def test_serve_refuses_a_busy_port_in_words(tmp_path):
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        r = subprocess.run([sys.executable, "-m", "jianyan.cli", "serve", "--data", str(tmp_path / "d"),
+                            "--port", str(port)], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 1 and "端口" in r.stderr and str(port) in r.stderr
+    assert not (tmp_path / "d" / "jianyan.sqlite3").exists()  # nothing ingested before the check

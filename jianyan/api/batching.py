@@ -23,6 +23,7 @@ class BatchingEmbedder:
         self.inner, self.max_batch = inner, max_batch
         self.model_id, self.dim = inner.model_id, inner.dim
         self.engine = f"{inner.engine}，合批"
+        self.calls = 0  # model calls made (fewer than requests under load)
         self._queue: queue.Queue[tuple[list[str], Future]] = queue.Queue()
         threading.Thread(target=self._worker, name="jianyan-query-embed", daemon=True).start()
 
@@ -43,6 +44,7 @@ class BatchingEmbedder:
                 except queue.Empty:
                     break
             texts = [t for batch, _ in items for t in batch]
+            self.calls += 1
             try:
                 vectors = self.inner.embed_queries(texts)
             except BaseException as exc:  # noqa: BLE001 - handed to every waiting request

