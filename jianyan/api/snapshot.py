@@ -93,17 +93,16 @@ class SnapshotHolder:
                     snap.close()
 
     def swap(self, new: Snapshot) -> None:
-        with self._lock:
-            old, self._current = self._current, new
-            if old is not None:
-                old.retired = True
-                if old.users == 0:
-                    old.close()
+        self._replace(new)
         log.info("已切换到新的文档库视图（第 %d 版，%d 段）", new.generation, len(new.indexes.vectors))
 
     def close(self) -> None:
+        self._replace(None)
+
+    def _replace(self, new: Snapshot | None) -> None:
+        """Make `new` current; the old one closes now if idle, else when its last reader leaves."""
         with self._lock:
-            old, self._current = self._current, None
+            old, self._current = self._current, new
             if old is not None:
                 old.retired = True
                 if old.users == 0:
