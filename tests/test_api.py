@@ -378,3 +378,15 @@ def test_serve_refuses_a_busy_port_in_words(tmp_path):
                             "--port", str(port)], capture_output=True, text=True, timeout=60)
     assert r.returncode == 1 and "端口" in r.stderr and str(port) in r.stderr
     assert not (tmp_path / "d" / "jianyan.sqlite3").exists()  # nothing ingested before the check
+
+
+def test_security_headers_and_foreign_host_names(server):
+    c = server.client()
+    page = c.get("/")
+    assert page.status_code == 200 and "default-src 'self'" in page.headers["content-security-policy"]
+    assert page.headers["x-content-type-options"] == "nosniff" and page.headers["x-frame-options"] == "DENY"
+    # A page elsewhere whose DNS name was rebound to 127.0.0.1 sends its own name as Host.
+    err = assert_error(c.post("/api/search", json={"query": "养老"}, headers={"host": "evil.example:8000"}),
+                       400, "bad_host")
+    assert "evil.example" in err["message"]
+    assert c.get("/api/health", headers={"host": f"localhost:{server.url.rsplit(':', 1)[1]}"}).status_code == 200

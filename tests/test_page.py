@@ -71,6 +71,9 @@ def page(browser, server, recorder):
     p = context.new_page()
     p.on("request", lambda r: recorder.urls.append(r.url))
     p.on("pageerror", lambda e: recorder.errors.append(str(e)))
+    # The page runs under a strict Content-Security-Policy; a violation is a console error.
+    p.on("console", lambda m: recorder.errors.append(m.text)
+         if m.type == "error" and "Content Security Policy" in m.text else None)
     yield p
     context.close()
     assert not recorder.errors, f"script errors on the page: {recorder.errors}"

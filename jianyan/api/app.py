@@ -33,7 +33,7 @@ from ..ingest.readers import FieldMapping
 from ..search.search import Filters
 from . import errors
 from .jobs import Job
-from .middleware import LimitsMiddleware, RequestLogMiddleware
+from .middleware import LimitsMiddleware, RequestLogMiddleware, SecurityHeadersMiddleware, TrustedHostMiddleware
 from .service import Service
 from .settings import ServiceSettings
 from .uploads import SavedUpload, safe_name, suffix_of, validate
@@ -100,7 +100,9 @@ def create_app(settings: ServiceSettings, service: Service | None = None) -> Fas
     app.add_middleware(LimitsMiddleware, max_url_chars=settings.max_url_chars,
                        max_body_bytes=settings.max_json_bytes, max_upload_bytes=settings.max_upload_bytes,
                        upload_paths=UPLOAD_PATHS)
-    app.add_middleware(RequestLogMiddleware, on_request=count_request)
+    app.add_middleware(SecurityHeadersMiddleware)
+    app.add_middleware(TrustedHostMiddleware, allowed_hosts=settings.allowed_hosts)
+    app.add_middleware(RequestLogMiddleware, on_request=count_request)  # outermost: logs every answer
 
     # -- access ---------------------------------------------------------------------------------
     def bearer(request: Request) -> str | None:

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import logging
 
-from .settings import ServiceSettings
+from .settings import LOOPBACK, ServiceSettings
 
 log = logging.getLogger("jianyan.service")
-LOOPBACK = {"127.0.0.1", "::1", "localhost"}
 
 
 def run(settings: ServiceSettings) -> None:

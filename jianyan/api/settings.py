@@ -7,6 +7,9 @@ Tokens come from the environment (comma-separated lists):
 - `JIANYAN_READ_TOKENS`: when set, reading (search, 查重, documents) needs one of these or a
   write token; when unset, reading is open to whoever can reach the port.
 - `JIANYAN_MAX_UPLOAD_MB`: the size limit of one upload request (default 64).
+- `JIANYAN_ALLOWED_HOSTS`: host names requests may be addressed to (comma-separated, or `*`).
+  Default: the loopback names when listening on loopback (a defence against DNS rebinding),
+  any name otherwise.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from pathlib import Path
 
 TOKEN_FILE = "service-token"
 MiB = 1024 * 1024
+LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
 
 
 def _tokens(env: str) -> frozenset[str]:
@@ -36,6 +40,7 @@ class ServiceSettings:
     max_json_bytes: int = 1 * MiB  # any other request body (a 50,000-character draft is ~150 KB)
     max_url_chars: int = 4096  # path and query string
     token_file: Path | None = None  # where a generated write token was kept
+    allowed_hosts: frozenset[str] | None = None  # None: any Host header
 
     @property
     def reads_protected(self) -> bool:
@@ -47,6 +52,11 @@ class ServiceSettings:
             overrides.setdefault("max_upload_bytes", int(float(os.environ["JIANYAN_MAX_UPLOAD_MB"]) * MiB))
         s = cls(Path(data_dir), write_tokens=_tokens("JIANYAN_WRITE_TOKENS"),
                 read_tokens=_tokens("JIANYAN_READ_TOKENS"), **overrides)
+        hosts = os.environ.get("JIANYAN_ALLOWED_HOSTS", "").strip()
+        if hosts and hosts != "*":
+            s.allowed_hosts = frozenset(h.strip().lower() for h in hosts.split(",") if h.strip())
+        elif not hosts and s.host in LOOPBACK:
+            s.allowed_hosts = LOOPBACK
         if not s.write_tokens:
             s.write_tokens, s.token_file = frozenset({_generated_token(s.data_dir)}), s.data_dir / TOKEN_FILE
         return s
