@@ -188,7 +188,8 @@ class Store:
     def _resolve(self, ref: str | int) -> int:
         """A document's id from its numeric id or its external_id."""
         row = None
-        if isinstance(ref, int) or str(ref).isdigit():
+        text = str(ref)
+        if isinstance(ref, int) or (text.isascii() and text.isdigit() and len(text) <= 18):
             row = self.conn.execute("SELECT id FROM documents WHERE id=?", (int(ref),)).fetchone()
         if row is None:
             row = self.conn.execute("SELECT id FROM documents WHERE external_id=?", (str(ref),)).fetchone()

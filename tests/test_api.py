@@ -109,9 +109,15 @@ def test_search_filters_and_modes(server):
     ({"query": "养老", "year_from": "二〇二一"}, 422, "bad_request"),
     ({"query": "养老", "unknown": 1}, 422, "bad_request"),
     ({}, 422, "bad_request"),
+    ({"query": "\ud800教育"}, 422, "bad_request"),  # a lone surrogate: valid JSON, not text
+    ({"query": "教育", "mode": "keyword", "category": "\udfff"}, 422, "bad_request"),
+    ({"query": "养老", "k": True}, 422, "bad_request"),
+    ({"query": "养老", "year_from": 10**30}, 422, "bad_request"),
 ])
 def test_bad_search_requests_get_a_4xx_with_a_chinese_message(server, body, status, code):
-    assert_error(server.client().post("/api/search", json=body), status, code)
+    raw = json.dumps(body).encode()  # ASCII JSON: "\ud800" travels as an escape, as clients send it
+    assert_error(server.client().post("/api/search", content=raw, headers={"content-type": "application/json"}),
+                 status, code)
 
 
 def test_malformed_bodies_urls_and_routes(server):
@@ -128,6 +134,13 @@ def test_malformed_bodies_urls_and_routes(server):
     assert_error(c.put("/api/search", json={"query": "x"}), 405, "method_not_allowed")
     assert_error(c.get("/api/documents", params={"limit": 100000}), 422, "bad_request")
     assert_error(c.get("/api/documents/no-such-document"), 404, "not_found")
+    for ref in ("²", "١", "1" * 40):  # digits that are not ASCII, a number SQLite cannot hold
+        assert_error(c.get(f"/api/documents/{ref}"), 404, "not_found")
+    for params in ({"year_from": 10**30}, {"offset": -1}, {"offset": 10**30}, {"limit": "many"}):
+        assert_error(c.get("/api/documents", params=params), 422, "bad_request")
+    chunked = (b"x" * 65536 for _ in range(40))  # 2.6 MB without Content-Length
+    assert_error(c.post("/api/search", content=chunked, headers={"content-type": "application/json"}),
+                 413, "too_large")
     assert_error(c.get("/api/jobs/0123456789abcdef"), 404, "not_found")
 
 
@@ -160,6 +173,13 @@ def test_dupes_of_an_unrelated_draft_is_none(server):
 
 def test_dupes_bad_drafts(server):
     c = server.client()
+    assert_error(c.post("/api/dupes", content=json.dumps({"text": "\ud800" * 30}).encode(),
+                        headers={"content-type": "application/json"}), 422, "bad_request")
+    assert_error(c.post("/api/dupes/file", files={"file": ("大.txt", "长".encode() * 3_000_000)}),
+                 413, "too_large")  # 9 MB: over the draft file limit
+    err = assert_error(c.post("/api/dupes/file", files={"file": ("长.txt", "长".encode() * 400_000)}),
+                       400, "bad_input")
+    assert "过大" in err["message"]
     assert_error(c.post("/api/dupes", json={"text": "太短了"}), 400, "bad_draft")
     assert_error(c.post("/api/dupes", json={"text": "长" * 50_001}), 400, "bad_draft")
     assert_error(c.post("/api/dupes", json={"title": "无正文"}), 422, "bad_request")
@@ -252,6 +272,17 @@ def test_upload_lifecycle_upload_search_delete(server, tmp_path):
     assert_error(c.delete(f"/api/documents/{hits[0]['document_id']}"), 404, "not_found")
 
 
+def test_repeated_names_in_one_upload_are_all_kept(server):
+    c = server.client(server.token)
+    files = [("files", (name, f"关于重名文件第{i}份的说明，内容各不相同，编号{i}。".encode()))
+             for i, name in enumerate(["同名 (2).txt", "同名.txt", "同名.txt"])]
+    job = wait_job(c, c.post("/api/documents", files=files).json()["id"])
+    ids = [o["external_id"] for o in job["outcomes"]]
+    assert job["counts"] == {"added": 3} and len(set(ids)) == 3, job
+    for ext in ids:
+        assert c.delete(f"/api/documents/{ext}").status_code == 200
+
+
 def test_record_exports_upload_with_their_mapping(server):
     c = server.client(server.token)
     rows = "编号,案由,内容\nT-001,关于完善城市夜间经济配套的提案,建议延长公交运营时间，规划夜间经济街区，加强夜间治安和环境卫生管理。\n"
@@ -313,9 +344,10 @@ def test_oversized_uploads_are_refused_before_they_are_read(server):
 
 def test_searches_never_fail_while_an_upload_is_ingested(server):
     c = server.client(server.token)
-    body = "\n".join(f"{n}、关于第{n}项民生实事的说明。今年将推进养老、托育、停车和社区食堂等事项，逐项明确责任单位和完成时限。"
-                     for n in range(1, 60))
-    files = [("files", (f"民生实事{i}.txt", f"民生实事清单（第{i}批）\n{body}".encode())) for i in range(6)]
+    # Distinct sentences, so that every passage is embedded anew and the job takes a while.
+    files = [("files", (f"民生实事{i}.txt", ("民生实事清单（第%d批）\n" % i + "\n".join(
+        f"{n}、第{i}批第{n}项：推进{'养老托育停车食堂'[n % 4]}服务{n * 7 + i}处，由第{n + i}责任单位在{n % 12 + 1}月前完成。"
+        for n in range(1, 120))).encode())) for i in range(6)]
     job_id = c.post("/api/documents", files=files).json()["id"]
     statuses, stop = [], threading.Event()
 
@@ -326,15 +358,37 @@ def test_searches_never_fail_while_an_upload_is_ingested(server):
     threads = [threading.Thread(target=hammer) for _ in range(4)]
     for t in threads:
         t.start()
-    job = wait_job(c, job_id)
+    during_write = 0
+    deadline = time.monotonic() + 180
+    while True:
+        before = len(statuses)
+        job = c.get(f"/api/jobs/{job_id}").json()
+        if job["status"] in ("done", "failed") or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+        if job["phase"] in ("embedding", "indexing") and c.get(f"/api/jobs/{job_id}").json()["status"] == "running":
+            during_write += len(statuses) - before  # answered while the store was ahead of the indexes
     stop.set()
     for t in threads:
         t.join()
     assert job["status"] == "done" and job["counts"].get("added") == 6, job
-    assert statuses and set(statuses) == {200}
+    assert during_write > 0 and set(statuses) == {200}
     for o in job["outcomes"]:
         doc = c.get(f"/api/documents/{o['external_id']}").json()
         assert c.delete(f"/api/documents/{doc['id']}").status_code == 200
+
+
+def test_the_wal_is_checkpointed_after_each_write(server):
+    """Snapshots hold read transactions; the WAL must still start over, not grow for ever."""
+    c = server.client(server.token)
+    wal = server.data_dir / "jianyan.sqlite3-wal"
+    for i in range(3):
+        text = f"关于第{i}次检查预写日志的说明\n本文件只用于检查写入之后日志是否及时归并回数据库文件（第{i}次）。"
+        job = wait_job(c, c.post("/api/documents", files={"files": (f"wal{i}.txt", text.encode())}).json()["id"])
+        assert job["counts"] == {"added": 1}
+        assert not wal.exists() or wal.stat().st_size == 0, wal.stat().st_size
+        assert c.delete(f"/api/documents/wal{i}.txt").status_code == 200
+        assert not wal.exists() or wal.stat().st_size == 0
 
 
 def test_every_request_is_logged_with_its_latency(server):

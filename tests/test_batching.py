@@ -36,7 +36,7 @@ def test_concurrent_queries_share_model_calls_and_match_direct_embedding():
     assert batching.calls < len(QUERIES)  # and some of them shared a call
 
 
-def test_a_model_error_reaches_every_waiting_caller():
+def test_a_model_error_reaches_the_caller_and_the_worker_survives():
     class Broken:
         model_id, dim, engine = "broken", 4, "broken"
 
@@ -48,3 +48,37 @@ def test_a_model_error_reaches_every_waiting_caller():
         batching.embed_queries(["养老"])
     with pytest.raises(RuntimeError, match="model failed"):  # the worker survives
         batching.embed_queries(["托育"])
+
+
+def test_one_bad_query_fails_alone_in_its_batch():
+    class Picky:
+        """Fails a whole call when any text in it is "bad" (as a tokenizer does on bad input)."""
+        model_id, dim, engine = "picky", 2, "picky"
+
+        def embed_queries(self, texts):
+            import time
+
+            time.sleep(0.05)  # long enough for the other callers to queue up behind the first call
+            if "bad" in texts:
+                raise ValueError("cannot encode")
+            return np.asarray([[len(t), 1.0] for t in texts], np.float32)
+
+    batching = BatchingEmbedder(Picky())
+    texts = ["first"] + [f"good{i}" for i in range(8)] + ["bad"]
+    start = threading.Barrier(len(texts))
+    outcome: dict[str, object] = {}
+
+    def ask(t: str) -> None:
+        start.wait()
+        try:
+            outcome[t] = batching.embed_queries([t])[0]
+        except ValueError as exc:
+            outcome[t] = exc
+    threads = [threading.Thread(target=ask, args=(t,)) for t in texts]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert isinstance(outcome["bad"], ValueError)
+    for t in texts[:-1]:
+        assert not isinstance(outcome[t], Exception) and outcome[t][0] == len(t), t

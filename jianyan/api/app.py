@@ -8,19 +8,20 @@ from __future__ import annotations
 
 import secrets
 import shutil
+import threading
 import tempfile
 import time
 import uuid
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from fastapi import Depends, FastAPI, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -39,7 +40,7 @@ from .settings import ServiceSettings
 from .uploads import SavedUpload, safe_name, suffix_of, validate
 
 STATIC = Path(__file__).parent / "static"
-UPLOAD_PATHS = ("/api/documents", "/api/dupes/file")
+DRAFT_READERS = 2  # drafts read and checked at once: reading a file is CPU work under the GIL
 DocType = Literal["proposal", "report", "policy", "other"]
 
 
@@ -60,24 +61,37 @@ class JobNotFound(JianyanError):
 
 
 # -- request bodies -------------------------------------------------------------------------------
+def _encodable(value: str) -> str:
+    """JSON may carry lone surrogates ("\ud800"), which no tokenizer or response can encode."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("含有无法识别的字符") from None
+    return value
+
+
+Text = Annotated[str, AfterValidator(_encodable)]
+Year = Annotated[int, Field(ge=0, le=9999, strict=True)]
+
+
 class SearchRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    query: str = Field(description="几个词、一句话或粘贴的一段文字（至多 5000 字）")
+    query: Text = Field(description="几个词、一句话或粘贴的一段文字（至多 5000 字）")
     mode: Literal["hybrid", "dense", "keyword"] = "hybrid"
-    k: int = Field(10, description="返回多少篇文档（1–200）")
+    k: int = Field(10, strict=True, description="返回多少篇文档（1–200）")
     doc_type: DocType | None = None
-    year_from: int | None = None
-    year_to: int | None = None
-    category: str | None = None
-    exclude: list[str] = Field(default_factory=list, max_length=1000, description="不返回这些外部编号的文档")
+    year_from: Year | None = None
+    year_to: Year | None = None
+    category: Text | None = Field(None, max_length=100)
+    exclude: list[Text] = Field(default_factory=list, max_length=1000, description="不返回这些外部编号的文档")
 
 
 class DupesRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    title: str = Field("", max_length=500, description="提案标题（案由）")
-    text: str = Field(description="提案正文（20–50,000 字）")
-    exclude: list[str] = Field(default_factory=list, max_length=1000, description="不与这些外部编号的提案比较")
-    limit: int = Field(10, ge=1, le=50)
+    title: Text = Field("", max_length=500, description="提案标题（案由）")
+    text: Text = Field(description="提案正文（20–50,000 字）")
+    exclude: list[Text] = Field(default_factory=list, max_length=1000, description="不与这些外部编号的提案比较")
+    limit: int = Field(10, ge=1, le=50, strict=True)
 
 
 def create_app(settings: ServiceSettings, service: Service | None = None) -> FastAPI:
@@ -98,8 +112,10 @@ def create_app(settings: ServiceSettings, service: Service | None = None) -> Fas
         service.requests += 1
 
     app.add_middleware(LimitsMiddleware, max_url_chars=settings.max_url_chars,
-                       max_body_bytes=settings.max_json_bytes, max_upload_bytes=settings.max_upload_bytes,
-                       upload_paths=UPLOAD_PATHS)
+                       max_body_bytes=settings.max_json_bytes,
+                       upload_limits={"/api/documents": settings.max_upload_bytes,
+                                      "/api/dupes/file": settings.max_draft_bytes})
+    draft_slots = threading.BoundedSemaphore(DRAFT_READERS)
     app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(TrustedHostMiddleware, allowed_hosts=settings.allowed_hosts)
     app.add_middleware(RequestLogMiddleware, on_request=count_request)  # outermost: logs every answer
@@ -156,19 +172,20 @@ def create_app(settings: ServiceSettings, service: Service | None = None) -> Fas
         folder = Path(tempfile.mkdtemp(prefix="draft-", dir=_upload_root()))
         try:
             saved = await run_in_threadpool(_save, [upload], folder)
-            await run_in_threadpool(validate, saved)
-            file_title, text = await run_in_threadpool(read_draft, saved[0].path, saved[0].name)
 
             def check() -> dict:
-                with service.holder.use() as snap:
-                    return snap.checker.check(text, title or file_title).to_dict()
+                with draft_slots:
+                    validate(saved)
+                    file_title, text = read_draft(saved[0].path, saved[0].name)
+                    with service.holder.use() as snap:
+                        return snap.checker.check(text, title or file_title).to_dict()
             return await run_in_threadpool(check)
         finally:
             await form.close()
             shutil.rmtree(folder, ignore_errors=True)
 
     @app.get("/api/dupes/clusters", dependencies=read, tags=["查重"], summary="并案分组（可按年份）")
-    def clusters(year: int | None = Query(None, ge=1949, le=2100)) -> dict:
+    def clusters(year: int | None = Query(None, ge=0, le=9999)) -> dict:
         with service.holder.use() as snap:
             if year not in snap.clusters:
                 snap.clusters[year] = snap.checker.cluster(year)
@@ -176,10 +193,11 @@ def create_app(settings: ServiceSettings, service: Service | None = None) -> Fas
 
     # -- documents ------------------------------------------------------------------------------
     @app.get("/api/documents", dependencies=read, tags=["文档"], summary="文档列表（分页、可筛选）")
-    def documents(type: DocType | None = None, year_from: int | None = None, year_to: int | None = None,
+    def documents(type: DocType | None = None, year_from: int | None = Query(None, ge=0, le=9999),
+                  year_to: int | None = Query(None, ge=0, le=9999),
                   category: str | None = Query(None, max_length=100),
                   q: str | None = Query(None, max_length=200, description="标题包含的文字"),
-                  limit: int = Query(20, ge=1, le=200), offset: int = Query(0, ge=0),
+                  limit: int = Query(20, ge=1, le=200), offset: int = Query(0, ge=0, le=10**9),
                   order: Literal["newest", "oldest"] = Query("newest", description="newest：最近导入的在前")) -> dict:
         filters = dict(year_from=year_from, year_to=year_to, category=category or None, title_contains=q or None)
         with service.holder.use() as snap:
@@ -195,9 +213,7 @@ def create_app(settings: ServiceSettings, service: Service | None = None) -> Fas
     @app.delete("/api/documents/{ref:path}", dependencies=[Depends(require_write)], tags=["文档"],
                 summary="删除一篇文档（需要写入令牌）")
     def delete_document(ref: str) -> dict:
-        with service.holder.use() as snap:
-            doc_id = snap.store.get_document(ref, with_text=False)["id"]
-        return {"deleted": service.delete_document(doc_id)}
+        return {"deleted": service.delete_document(ref)}
 
     @app.post("/api/documents", dependencies=[Depends(require_write)], status_code=202, tags=["文档"],
               summary="上传文件导入（后台进行，返回任务编号；需要写入令牌）")
@@ -235,7 +251,7 @@ def create_app(settings: ServiceSettings, service: Service | None = None) -> Fas
 
     # -- health and stats -----------------------------------------------------------------------
     @app.get("/api/health", tags=["服务"], summary="就绪检查：文档库和索引已加载时返回 200")
-    def health() -> JSONResponse:
+    async def health() -> JSONResponse:  # on the event loop: answers even when every worker thread is busy
         snap = service.holder.current
         if service.state == "ready" and snap is not None:
             return JSONResponse({"status": "ready", "generation": snap.generation,
@@ -291,7 +307,9 @@ def create_app(settings: ServiceSettings, service: Service | None = None) -> Fas
         try:
             return await request.form(max_files=max_files, max_fields=20)
         except StarletteHTTPException as exc:
-            raise BadRequest(f"上传表单无法解析，或文件超过 {max_files} 个（{exc.detail}）") from exc
+            if "Too many" in str(exc.detail):
+                raise BadRequest(f"上传的文件或表单字段过多（每次最多 {max_files} 个文件、20 个字段）") from exc
+            raise BadRequest("上传表单格式错误，无法解析（请用 multipart/form-data 上传文件）") from exc
 
     return app
 
@@ -310,16 +328,15 @@ def _save(files: list[UploadFile], folder: Path) -> list[SavedUpload]:
 
 
 def _unique(names: list[str]) -> list[str]:
-    """External ids for one upload's files: a repeated name gets " (2)", " (3)"…"""
-    seen: dict[str, int] = {}
-    out = []
+    """External ids for one upload's files: a repeated name gets " (2)", " (3)"…, never a name
+    that another file of the same upload carries."""
+    taken, used, out = set(names), set(), []
     for name in names:
-        seen[name] = seen.get(name, 0) + 1
-        if seen[name] == 1:
-            out.append(name)
-        else:
+        candidate, n = name, 1
+        while candidate in used or (candidate != name and candidate in taken):
+            n += 1
             stem, dot, suffix = name.rpartition(".")
-            out.append(f"{stem} ({seen[name]}).{suffix}" if dot else f"{name} ({seen[name]})")
+            candidate = f"{stem} ({n}).{suffix}" if dot else f"{name} ({n})"
+        used.add(candidate)
+        out.append(candidate)
     return out
-
-

@@ -47,11 +47,22 @@ class BatchingEmbedder:
             self.calls += 1
             try:
                 vectors = self.inner.embed_queries(texts)
-            except BaseException as exc:  # noqa: BLE001 - handed to every waiting request
-                for _, done in items:
-                    done.set_exception(exc)
+            except Exception:  # noqa: BLE001 - one bad query must not fail its neighbours
+                if len(items) == 1:
+                    self._run_alone(items[0])
+                else:
+                    for item in items:
+                        self._run_alone(item)
                 continue
             at = 0
             for batch, done in items:
                 done.set_result(vectors[at:at + len(batch)])
                 at += len(batch)
+
+    def _run_alone(self, item: tuple[list[str], Future]) -> None:
+        batch, done = item
+        self.calls += 1
+        try:
+            done.set_result(self.inner.embed_queries(batch))
+        except Exception as exc:  # noqa: BLE001 - handed to the one request it belongs to
+            done.set_exception(exc)

@@ -16,6 +16,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from ..errors import JianyanError
 
 log = logging.getLogger("jianyan.http")
+TOO_LARGE = "jianyan.too_large"  # scope key: the body limit tripped (FastAPI may re-wrap the error)
 
 STATUS_BY_CODE = {
     "bad_request": 400, "bad_query": 400, "bad_draft": 400, "bad_input": 400, "bad_mapping": 400,
@@ -35,7 +36,8 @@ _VALIDATION = {
     "string_type": "应为文字", "int_parsing": "应为整数", "int_type": "应为整数", "int_from_float": "应为整数",
     "bool_type": "应为 true 或 false", "bool_parsing": "应为 true 或 false", "list_type": "应为列表",
     "literal_error": "取值无效", "enum": "取值无效", "extra_forbidden": "不认识的字段",
-    "string_too_long": "内容过长", "too_long": "条目过多", "greater_than_equal": "数值过小",
+    "string_too_long": "内容过长", "value_error": "含有无法识别的字符", "int_strict": "应为整数",
+    "too_long": "条目过多", "greater_than_equal": "数值过小",
     "less_than_equal": "数值过大", "greater_than": "数值过小", "less_than": "数值过大",
 }
 
@@ -72,6 +74,8 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError):
+        if request.scope.get(TOO_LARGE):
+            return error_response(413, "too_large", request.scope[TOO_LARGE])
         errors = exc.errors()
         if any(e.get("type") in ("json_invalid", "json_type", "model_attributes_type") for e in errors):
             return error_response(400, "bad_request", "请求体不是有效的 JSON 对象")
@@ -81,6 +85,8 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException):
+        if request.scope.get(TOO_LARGE):
+            return error_response(413, "too_large", request.scope[TOO_LARGE])
         code, message = HTTP_MESSAGES.get(exc.status_code, ("http_error", str(exc.detail)))
         return error_response(exc.status_code, code, message, headers=getattr(exc, "headers", None))
 

@@ -95,8 +95,10 @@ class JobManager:
     def active(self) -> int:
         return sum(1 for j in list(self._jobs.values()) if j.status in ("queued", "running"))
 
-    def stop(self) -> None:
+    def stop(self, wait: float = 30.0) -> None:
+        """Let the running job finish (its documents are stored whole either way), then stop."""
         self._queue.put(None)
+        self._thread.join(wait)
 
     def _worker(self) -> None:
         while True:

@@ -6,7 +6,7 @@ import json
 import logging
 import time
 
-from .errors import error_body
+from .errors import TOO_LARGE, error_body
 from .uploads import UploadTooLarge
 
 log = logging.getLogger("jianyan.http")
@@ -23,19 +23,18 @@ class LimitsMiddleware:
     """Refuse long URLs (414) and bodies over the limit (413) — by Content-Length before reading
     anything, and by counting as it streams for chunked bodies."""
 
-    def __init__(self, app, max_url_chars: int, max_body_bytes: int, max_upload_bytes: int,
-                 upload_paths: tuple[str, ...]) -> None:
+    def __init__(self, app, max_url_chars: int, max_body_bytes: int, upload_limits: dict[str, int]) -> None:
         self.app, self.max_url = app, max_url_chars
-        self.max_body, self.max_upload, self.upload_paths = max_body_bytes, max_upload_bytes, upload_paths
+        self.max_body, self.upload_limits = max_body_bytes, upload_limits  # POST path → byte limit
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
         if len(scope.get("raw_path") or b"") + len(scope.get("query_string") or b"") > self.max_url:
             return await _send_error(send, 414, "url_too_long", f"请求地址过长（超过 {self.max_url} 字符）")
-        upload = scope["method"] == "POST" and scope["path"] in self.upload_paths
-        limit = self.max_upload if upload else self.max_body
-        what = f"上传内容超过 {limit // (1024 * 1024)} MB 的上限" if upload else f"请求内容超过 {limit // 1024} KB 的上限"
+        upload = scope["method"] == "POST" and scope["path"] in self.upload_limits
+        limit = self.upload_limits[scope["path"]] if upload else self.max_body
+        what = f"上传内容超过 {limit / (1024 * 1024):g} MB 的上限" if upload else f"请求内容超过 {limit // 1024} KB 的上限"
         length = dict(scope.get("headers") or []).get(b"content-length")
         if length is not None:
             try:
@@ -52,6 +51,7 @@ class LimitsMiddleware:
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > limit:
+                    scope[TOO_LARGE] = what
                     raise UploadTooLarge(what)
             return message
 

@@ -26,7 +26,8 @@ from .settings import ServiceSettings
 from .snapshot import Snapshot, SnapshotHolder
 
 log = logging.getLogger("jianyan.service")
-DELETE_WAIT_SECONDS = 30
+DELETE_WAIT_SECONDS = 10
+DRAIN_SECONDS = 10  # how long a swap waits for the old snapshot's last reader before the checkpoint
 
 
 class Busy(JianyanError):
@@ -42,6 +43,7 @@ class Service:
         self.embedder = None
         self.bulk_embedder = None  # None: sync_indexes picks the engine by the amount of text
         self.state = "starting"  # starting | ready | failed
+        self.stopping = False
         self.error = ""
         self.started = time.time()
         self.requests = 0
@@ -89,11 +91,26 @@ class Service:
                      r.engine, r.added, r.removed, r.embedded_chars, r.seconds)
 
     def _swap(self) -> None:
-        snap = Snapshot(self.data_dir, self.embedder)
-        snap.warm()
-        self.holder.swap(snap)
+        """Under the write lock: a new snapshot for readers, then a WAL checkpoint, then pin it
+        (snapshot.py says why in this order)."""
+        snap = Snapshot(self.data_dir, self.embedder, pinned=False)
+        try:
+            snap.warm()
+        except BaseException:
+            snap.close()
+            raise
+        if self.stopping:
+            snap.close()
+            return
+        old = self.holder.swap(snap)
+        if old is None or old.closed.wait(DRAIN_SECONDS):
+            with Store(self.data_dir) as store:
+                busy, wal_frames, done = store.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+            log.debug("WAL checkpoint: busy %s, %s frames, %s copied", busy, wal_frames, done)
+        snap.pin()
 
     def stop(self) -> None:
+        self.stopping = True
         self.jobs.stop()
         self.holder.close()
 
@@ -109,12 +126,14 @@ class Service:
                 job.phase = "indexing"
                 self._swap()
 
-    def delete_document(self, doc_id: int) -> dict:
+    def delete_document(self, ref: str | int) -> dict:
+        """Delete by id or external id, resolved under the write lock: a job that replaced the
+        document meanwhile gave it a new id, and the caller meant the document, not the id."""
         if not self.write_lock.acquire(timeout=DELETE_WAIT_SECONDS):
             raise Busy("正在导入其他文档，请稍后再删除")
         try:
             with Store(self.data_dir) as store:
-                row = store.remove_document(doc_id)
+                row = store.remove_document(ref)
             self._sync(embedder=self.embedder)  # removals only: nothing to embed
             self._swap()
         finally:

@@ -36,6 +36,7 @@ class ServiceSettings:
     write_tokens: frozenset[str] = field(default_factory=frozenset)
     read_tokens: frozenset[str] = field(default_factory=frozenset)
     max_upload_bytes: int = 64 * MiB  # one upload request, all files together
+    max_draft_bytes: int = 8 * MiB  # one draft file for 查重 (50,000 characters of DOCX/PDF, with images)
     max_files: int = 200  # files in one upload
     max_json_bytes: int = 1 * MiB  # any other request body (a 50,000-character draft is ~150 KB)
     max_url_chars: int = 4096  # path and query string

@@ -7,6 +7,13 @@ passage the store no longer has, nor the store a passage the index does not know
 
 Writers (uploads, deletes) change the store and the indexes, then build a new snapshot and swap
 it in. Requests already running finish on the old one, which is closed when the last leaves.
+
+A reader inside a transaction keeps SQLite from restarting the WAL, and there is always a
+current snapshot: so a new one is built and swapped in *unpinned* (reading without a transaction,
+which is safe while the writer still holds the write lock and nothing can change), the WAL is
+checkpointed once the old snapshot has drained, and only then is the new one pinned. A
+transaction begun on a fully checkpointed WAL reads the database file alone, so the next write
+can start the WAL over instead of growing it forever.
 """
 
 from __future__ import annotations
@@ -31,10 +38,14 @@ class NotReady(JianyanError):
 
 
 class Snapshot:
-    def __init__(self, data_dir: Path, embedder) -> None:
+    def __init__(self, data_dir: Path, embedder, pinned: bool = True) -> None:
         self.store = Store(data_dir)
+        self.pinned = False
+        self.closed = threading.Event()
         try:
-            self.store.conn.execute("BEGIN")  # deferred: the first read below fixes the view
+            if pinned:
+                self.store.conn.execute("BEGIN")  # deferred: the first read below fixes the view
+                self.pinned = True
             self.generation = self.store.generation
             self.indexes = load_indexes(data_dir)
             if self.indexes is None:
@@ -49,21 +60,35 @@ class Snapshot:
         self.retired = False
         self.clusters: dict[int | None, list[dict]] = {}  # 并案 groups by year, computed once per view
 
+    def pin(self) -> None:
+        """Fix the view from now on (see the module docstring for why this comes late)."""
+        if self.pinned:
+            return
+        self.store.conn.execute("BEGIN")
+        self.pinned = True
+        generation = self.store.generation
+        if generation != self.generation:  # only if something wrote without the service's lock
+            log.warning("文档库在切换视图时被外部修改（第 %d → %d 版）", self.generation, generation)
+
     @property
     def consistent(self) -> bool:
         """False when something outside the service (the CLI) wrote after the indexes were built."""
         return self.index_generation == self.generation
 
     def warm(self) -> None:
-        """Build what the first 查重 would otherwise wait for (the MinHash LSH Ensemble)."""
+        """Build what the first requests would otherwise wait for: the BM25 weights, the MinHash
+        LSH Ensemble of 查重."""
+        self.indexes.keyword.prepare()
         self.checker.warm()
 
     def close(self) -> None:
-        try:
-            self.store.conn.execute("COMMIT")
-        except Exception:  # noqa: BLE001 - closing anyway
-            pass
+        if self.pinned:
+            try:
+                self.store.conn.execute("COMMIT")
+            except Exception:  # noqa: BLE001 - closing anyway
+                log.debug("COMMIT at close failed", exc_info=True)
         self.store.close()
+        self.closed.set()
 
 
 class SnapshotHolder:
@@ -92,18 +117,20 @@ class SnapshotHolder:
                 if snap.retired and snap.users == 0:
                     snap.close()
 
-    def swap(self, new: Snapshot) -> None:
-        self._replace(new)
+    def swap(self, new: Snapshot) -> Snapshot | None:
+        """Make `new` current; returns the old one (closed now if idle, else by its last reader)."""
+        old = self._replace(new)
         log.info("已切换到新的文档库视图（第 %d 版，%d 段）", new.generation, len(new.indexes.vectors))
+        return old
 
     def close(self) -> None:
         self._replace(None)
 
-    def _replace(self, new: Snapshot | None) -> None:
-        """Make `new` current; the old one closes now if idle, else when its last reader leaves."""
+    def _replace(self, new: Snapshot | None) -> Snapshot | None:
         with self._lock:
             old, self._current = self._current, new
             if old is not None:
                 old.retired = True
                 if old.users == 0:
                     old.close()
+        return old

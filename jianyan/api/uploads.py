@@ -34,9 +34,22 @@ class BadUpload(JianyanError):
         self.problems = problems
 
 
+def _undo_latin1(name: str) -> str:
+    """A name whose raw bytes were read as Latin-1 (clients that send UTF-8 or GBK file names
+    without saying so), decoded as it was meant."""
+    if any("\x80" <= ch <= "\xff" for ch in name) and all(ord(ch) < 256 for ch in name):
+        raw = name.encode("latin-1")
+        for encoding in ("utf-8", "gb18030"):
+            try:
+                return raw.decode(encoding)
+            except UnicodeDecodeError:
+                continue
+    return name
+
+
 def safe_name(filename: str | None) -> str:
     """The last component of a client's file name, without control characters or leading dots."""
-    name = unicodedata.normalize("NFC", filename or "")
+    name = unicodedata.normalize("NFC", _undo_latin1(filename or ""))
     name = re.split(r"[\\/]", name)[-1]
     name = "".join(ch for ch in name if unicodedata.category(ch)[0] != "C").strip().lstrip(".")
     if len(name) > 120:

@@ -80,6 +80,10 @@ class BM25Index:
             self._weights = sparse.csc_matrix((w.astype(np.float32), (tf.row, tf.col)), shape=self.tf.shape)
         return self._weights
 
+    def prepare(self) -> None:
+        """Compute the weights now rather than on the first query (a service warms up with it)."""
+        self._weight_matrix()
+
     def idf(self, token: str) -> float:
         """Inverse document frequency of `token` (0 for a token no passage has)."""
         tid = self.vocab.get(token)

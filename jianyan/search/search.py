@@ -285,7 +285,8 @@ class Searcher:
             raise QueryError(f"未知的检索方式“{mode}”，可选：{'、'.join(MODES)}")
         if k < 1 or k > 200:
             raise QueryError("返回条数 k 应在 1 到 200 之间")
-        exclude = {d for d, e in self.doc_external.items() if e in set(exclude_external_ids)}
+        excluded = set(exclude_external_ids)
+        exclude = {d for d, e in self.doc_external.items() if e in excluded} if excluded else set()
         allowed = self.allowed_passages(filters, exclude)
         if allowed is not None and len(allowed) == 0:
             return SearchResult(query, mode, [], notice="没有符合筛选条件的文档")
