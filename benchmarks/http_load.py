@@ -175,6 +175,9 @@ def main() -> None:
                         time.sleep(0.5)
             busy = Load(server.url, qs, args.clients)
             rows.append(busy.report("during upload", busy.run(upload_and_wait)))
+            status = Path(f"/proc/{server.pid}/status").read_text()
+            peak = next(int(x.split()[1]) for x in status.splitlines() if x.startswith("VmHWM"))
+            print(f"server peak RSS {peak / 1024:,.0f} MiB", flush=True)
             emb = job_info.get("embedding", {})
             print(f"upload job: {job_info.get('status')}, {job_info.get('counts')}, "
                   f"{emb.get('total_chars', 0):,} chars embedded, {job_info.get('seconds')} s", flush=True)

@@ -22,6 +22,7 @@ class RunningServer:
     token: str
     data_dir: Path
     log: Path
+    pid: int
 
     def client(self, token: str | None = None, timeout: float = 60.0) -> httpx.Client:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
@@ -49,7 +50,7 @@ def running_server(data_dir: Path, corpus: Path | None = None, env: dict | None 
     full_env = {**os.environ, "JIANYAN_WRITE_TOKENS": TOKEN, **(env or {})}
     with open(log, "wb") as out:
         proc = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, env=full_env)
-    server = RunningServer(f"http://127.0.0.1:{port}", TOKEN, data_dir, log)
+    server = RunningServer(f"http://127.0.0.1:{port}", TOKEN, data_dir, log, proc.pid)
     try:
         deadline = time.monotonic() + startup_timeout
         while True:
