@@ -444,3 +444,22 @@ def test_security_headers_and_foreign_host_names(server):
                        400, "bad_host")
     assert "evil.example" in err["message"]
     assert c.get("/api/health", headers={"host": f"localhost:{server.url.rsplit(':', 1)[1]}"}).status_code == 200
+
+
+def test_delete_by_name_during_a_replacing_upload_deletes_the_document(server):
+    """The delete waits for the job that replaces the document (new id): it must still delete it."""
+    c = server.client(server.token)
+    v1 = "关于竞态删除测试的说明（第一版）\n第一版内容很短。"
+    assert wait_job(c, c.post("/api/documents", files={"files": ("竞态.txt", v1.encode())}).json()["id"])["status"] == "done"
+    v2 = "关于竞态删除测试的说明（第二版）\n" + "\n".join(
+        f"第{n}条：第二版第{n}项工作安排在{n % 12 + 1}月完成，由第{n * 3}小组负责，预计投入{n * 17}人次。" for n in range(1, 200))
+    job_id = c.post("/api/documents", files={"files": ("竞态.txt", v2.encode())}).json()["id"]
+    assert c.get(f"/api/jobs/{job_id}").json()["status"] in ("queued", "running")  # the race is on
+    deleted = c.delete("/api/documents/竞态.txt")
+    # Deleted once the job is done, or "busy" if the job outlasts the wait — never "not found".
+    assert deleted.status_code in (200, 409), deleted.text
+    job = wait_job(c, job_id)
+    assert job["counts"] == {"replaced": 1}
+    if deleted.status_code == 409:
+        assert c.delete("/api/documents/竞态.txt").status_code == 200
+    assert_error(c.get("/api/documents/竞态.txt"), 404, "not_found")

@@ -34,6 +34,8 @@
       if (value === null || value === undefined || value === false) continue;
       if (key === "class") node.className = value;
       else if (key === "text") node.textContent = value;
+      // Styles through the CSSOM: a style attribute would be blocked by the page's CSP.
+      else if (key === "style" && typeof value === "object") Object.assign(node.style, value);
       else if (key.startsWith("on") && typeof value === "function") node.addEventListener(key.slice(2), value);
       else node.setAttribute(key, value === true ? "" : String(value));
     }
@@ -938,7 +940,7 @@
       !finished && emb.total_chars ? el("div", { class: "progress-block" },
         el("div", { class: "progress-label" }, el("span", null, "向量化"),
           el("span", null, `${num(emb.done_chars)} / ${num(emb.total_chars)} 字`)),
-        el("div", { class: "bar" }, el("div", { class: "bar-fill", style: `width:${Math.round(fraction * 100)}%` }))) : null,
+        el("div", { class: "bar" }, el("div", { class: "bar-fill", style: { width: `${Math.round(fraction * 100)}%` } }))) : null,
       job.error ? el("div", { class: "alert error" }, job.error) : null,
       renderOutcomes(job.outcomes || []));
   }
