@@ -40,7 +40,8 @@ def free_port() -> int:
 
 @contextmanager
 def running_server(data_dir: Path, corpus: Path | None = None, env: dict | None = None,
-                   startup_timeout: float = 240.0):
+                   startup_timeout: float = 240.0, ready: bool = True):
+    """`ready=False`: yield as soon as the server answers at all (to test a failed start)."""
     port = free_port()
     log = data_dir.parent / f"serve-{port}.log"
     args = [sys.executable, "-m", "jianyan.cli", "serve", "--data", str(data_dir), "--port", str(port),
@@ -57,7 +58,7 @@ def running_server(data_dir: Path, corpus: Path | None = None, env: dict | None 
             if proc.poll() is not None:
                 raise RuntimeError(f"jianyan serve exited with {proc.returncode}:\n{server.log_text()}")
             try:
-                if httpx.get(f"{server.url}/api/health", timeout=2).status_code == 200:
+                if httpx.get(f"{server.url}/api/health", timeout=2).status_code == 200 or not ready:
                     break
             except httpx.TransportError:
                 pass

@@ -463,3 +463,24 @@ def test_delete_by_name_during_a_replacing_upload_deletes_the_document(server):
     if deleted.status_code == 409:
         assert c.delete("/api/documents/竞态.txt").status_code == 200
     assert_error(c.get("/api/documents/竞态.txt"), 404, "not_found")
+
+
+def test_a_service_that_cannot_start_says_why(tmp_path):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "a.txt").write_text("关于启动失败测试的说明\n这份文档只用于检查服务启动失败时的提示。", encoding="utf-8")
+    data = tmp_path / "data"
+    with running_server(data, corpus=corpus):
+        pass
+    meta = data / "index" / "index.json"  # an index built, it says, by a model this machine lacks
+    meta.write_text(meta.read_text(encoding="utf-8").replace("multilingual-e5-small", "some-other-model"),
+                    encoding="utf-8")
+    with running_server(data, ready=False) as s:
+        deadline = time.monotonic() + 60
+        while (health := s.client().get("/api/health")).json().get("status") == "starting":
+            assert time.monotonic() < deadline
+            time.sleep(0.2)
+        assert health.status_code == 503 and health.json()["status"] == "failed"
+        assert "some-other-model" in health.json()["error"]["message"]
+        err = assert_error(s.client().post("/api/search", json={"query": "启动"}), 503, "not_ready")
+        assert err["message"].startswith("服务启动失败") and "some-other-model" in err["message"]

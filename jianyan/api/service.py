@@ -80,6 +80,7 @@ class Service:
             log.info("服务就绪：%s，用时 %.1f 秒", self.data_dir, time.perf_counter() - t0)
         except Exception as exc:  # noqa: BLE001 - reported by /api/health
             self.state, self.error = "failed", getattr(exc, "message", "") or f"{type(exc).__name__}: {exc}"
+            self.holder.unavailable = f"服务启动失败：{self.error}（请查看服务日志）"
             log.exception("服务启动失败")
 
     def _sync(self, embedder, job: Job | None = None) -> None:

@@ -97,6 +97,7 @@ class SnapshotHolder:
     def __init__(self) -> None:
         self._current: Snapshot | None = None
         self._lock = threading.Lock()
+        self.unavailable = "服务正在启动，正在加载文档库和索引，请稍候再试"  # said while there is no snapshot
 
     @property
     def current(self) -> Snapshot | None:
@@ -107,7 +108,7 @@ class SnapshotHolder:
         with self._lock:
             snap = self._current
             if snap is None:
-                raise NotReady("服务正在启动，正在加载文档库和索引，请稍候再试")
+                raise NotReady(self.unavailable)
             snap.users += 1
         try:
             yield snap
