@@ -26,7 +26,7 @@ from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from .. import __version__
-from ..errors import JianyanError
+from ..errors import JianyanError, NotFound
 from ..ingest.draft import read_draft
 from ..ingest.metadata import DOC_TYPES
 from ..ingest.pipeline import FileToIngest
@@ -54,10 +54,6 @@ class Unauthorized(JianyanError):
 
 class Forbidden(JianyanError):
     code = "forbidden"
-
-
-class JobNotFound(JianyanError):
-    code = "not_found"
 
 
 # -- request bodies -------------------------------------------------------------------------------
@@ -246,7 +242,7 @@ def create_app(settings: ServiceSettings, service: Service | None = None) -> Fas
     def job(job_id: str) -> dict:
         found = service.jobs.get(job_id)
         if found is None:
-            raise JobNotFound(f"找不到导入任务“{job_id[:64]}”（任务记录只保存在本次运行的内存中）")
+            raise NotFound(f"找不到导入任务“{job_id[:64]}”（任务记录只保存在本次运行的内存中）")
         return found.to_dict()
 
     # -- health and stats -----------------------------------------------------------------------
