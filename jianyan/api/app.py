@@ -252,8 +252,7 @@ def create_app(settings: ServiceSettings, service: Service | None = None) -> Fas
         if service.state == "ready" and snap is not None:
             return JSONResponse({"status": "ready", "generation": snap.generation,
                                  "passages": len(snap.indexes.vectors)})
-        body = errors.error_body("not_ready", "服务正在启动，正在加载文档库和索引" if service.state == "starting"
-                                 else f"服务启动失败：{service.error}")
+        body = errors.error_body("not_ready", service.holder.unavailable)
         body["status"] = service.state
         return JSONResponse(body, status_code=503)
 

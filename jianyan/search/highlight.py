@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from .tokenize import query_terms
 
 
 def find_spans(text: str, terms: list[str]) -> list[list[int]]:
@@ -26,10 +25,6 @@ def find_spans(text: str, terms: list[str]) -> list[list[int]]:
         else:
             merged.append([s, e])
     return merged
-
-
-def highlight_spans(query: str, text: str) -> list[list[int]]:
-    return find_spans(text, query_terms(query))
 
 
 def snippet(text: str, spans: list[list[int]], width: int = 120) -> tuple[str, int]:
