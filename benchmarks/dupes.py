@@ -66,7 +66,7 @@ def pct(times: list[float]) -> str:
 def build_real(data: Path) -> None:
     from jianyan.ingest.pipeline import ingest_paths
     from jianyan.ingest.readers import FieldMapping
-    from jianyan.search.indexer import sync_indexes
+    from jianyan.index.sync import sync_indexes
     from jianyan.store import Store
 
     with Store(data) as store:
@@ -119,7 +119,7 @@ class Breakdown:
     def __init__(self, checker) -> None:
         import datasketch
 
-        import jianyan.search.duplicates as dmod
+        import jianyan.dupes.checker as dmod
 
         self.t: dict[str, float] = defaultdict(float)
         self.n: dict[str, int] = defaultdict(int)
@@ -221,9 +221,9 @@ def time_cluster(checker, label: str) -> None:
 
 
 def bench_real(data: Path, drafts_n: int, seed: int, repeat: int, engine: str):
-    from jianyan.search.duplicates import DuplicateChecker
-    from jianyan.search.engines import query_embedder
-    from jianyan.search.indexer import load_indexes
+    from jianyan.dupes.checker import DuplicateChecker
+    from jianyan.embed.engines import query_embedder
+    from jianyan.index.sync import load_indexes
     from jianyan.store import Store
 
     if load_indexes(data) is None:
@@ -233,7 +233,7 @@ def bench_real(data: Path, drafts_n: int, seed: int, repeat: int, engine: str):
     if engine == "query":
         embedder = query_embedder(indexes.model_id)  # what `jianyan dupes` uses
     else:
-        from jianyan.search.engines import bulk_embedder
+        from jianyan.embed.engines import bulk_embedder
 
         embedder = bulk_embedder()
     embedder.embed_passages(["预热"])  # load the model outside the timings
@@ -257,9 +257,9 @@ def bench_real(data: Path, drafts_n: int, seed: int, repeat: int, engine: str):
 
 def build_synthetic(real_store, real_indexes, target: Path, n: int, seed: int, batch: int = 5000) -> None:
     """N synthetic proposals in a new store at `target`, with index files written directly."""
-    from jianyan.search.bm25 import BM25Index
-    from jianyan.search.indexer import INDEX_VERSION, TitleVectors, index_dir
-    from jianyan.search.vector_index import VectorIndex, write_json_atomic
+    from jianyan.index.bm25 import BM25Index
+    from jianyan.index.sync import INDEX_VERSION, TitleVectors, index_dir
+    from jianyan.index.vectors import VectorIndex, write_json_atomic
     from jianyan.store import Store, text_hash
 
     rng = random.Random(seed)
@@ -375,8 +375,8 @@ def check_consistency(store, indexes) -> None:
 
 def bench_synthetic(real_store, real_indexes, embedder, drafts, n: int, seed: int, keep: Path | None,
                     repeat: int) -> None:
-    from jianyan.search.duplicates import DuplicateChecker
-    from jianyan.search.indexer import load_indexes
+    from jianyan.dupes.checker import DuplicateChecker
+    from jianyan.index.sync import load_indexes
     from jianyan.store import Store
 
     target = keep if keep is not None else Path(tempfile.mkdtemp(prefix="jianyan-dupes-"))

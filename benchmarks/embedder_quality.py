@@ -47,7 +47,7 @@ def main() -> None:
     parser.add_argument("--lcqmc", type=int, default=4000)
     parser.add_argument("--sets", default="sts-b-test.txt,lcqmc-test.txt,sohu-dd-test.jsonl,pawsx-zh-test.tsv")
     args = parser.parse_args()
-    from jianyan.search.engines import query_embedder
+    from jianyan.embed.engines import query_embedder
 
     embedder = query_embedder()
     print(f"model {embedder.model_id} via {embedder.engine}")

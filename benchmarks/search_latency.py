@@ -32,7 +32,7 @@ CORPORA = [
 def build(data: Path) -> None:
     from jianyan.ingest.pipeline import ingest_paths
     from jianyan.ingest.readers import FieldMapping
-    from jianyan.search.indexer import sync_indexes
+    from jianyan.index.sync import sync_indexes
     from jianyan.store import Store
 
     with Store(data) as store:
@@ -47,9 +47,9 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=ROOT / "bench-data")
     parser.add_argument("--repeat", type=int, default=1)
     args = parser.parse_args()
-    from jianyan.search.engines import query_embedder
-    from jianyan.search.indexer import load_indexes
-    from jianyan.search.search import Searcher
+    from jianyan.embed.engines import query_embedder
+    from jianyan.index.sync import load_indexes
+    from jianyan.search.searcher import Searcher
     from jianyan.store import Store
 
     if load_indexes(args.data) is None:

@@ -144,7 +144,7 @@ def show(ref, with_passages, as_json, data_dir):
             click.echo(f"  {name}：{TYPE_NAMES.get(value, value) if key == 'doc_type' else value}")
     click.echo(f"  段落：{doc['n_passages']} 个，{doc['n_chars']} 字")
     click.echo("结构：")
-    from .ingest.model import HeadingNode
+    from .documents import HeadingNode
 
     def to_nodes(items):
         return [HeadingNode(i["label"], i["kind"], i["start"], i["end"], to_nodes(i["children"]))
@@ -177,13 +177,13 @@ def remove(ref, data_dir):
 
 
 def _index_exists(data_dir) -> bool:
-    from .search.indexer import index_dir
+    from .index.sync import index_dir
 
     return (index_dir(data_dir) / "index.json").exists()
 
 
 def _sync(data_dir, progress: bool, rebuild: bool = False) -> None:
-    from .search.indexer import sync_indexes
+    from .index.sync import sync_indexes
 
     with open_store(data_dir) as store:
         try:
@@ -219,8 +219,8 @@ def _parse_years(value: str | None) -> tuple[int | None, int | None]:
 
 def _over_indexes(data_dir, make, missing: str):
     """`make(store, indexes, query_embedder)` over the data folder's store and indexes."""
-    from .search.engines import query_embedder
-    from .search.indexer import load_indexes
+    from .embed.engines import query_embedder
+    from .index.sync import load_indexes
 
     store = open_store(data_dir)
     try:
@@ -233,7 +233,7 @@ def _over_indexes(data_dir, make, missing: str):
 
 
 def _searcher(data_dir):
-    from .search.search import Searcher
+    from .search.searcher import Searcher
 
     return _over_indexes(data_dir, Searcher, "还没有检索索引：请先用 jianyan ingest 导入文档（或运行 jianyan reindex）")
 
@@ -251,7 +251,7 @@ def _searcher(data_dir):
 def search(query, mode, k, doc_type, year, category, as_json, data_dir):
     """检索：输入几个词、一句话或粘贴一段草稿。"""
     from .search.highlight import snippet
-    from .search.search import Filters
+    from .search.searcher import Filters
 
     lo, hi = _parse_years(year)
     searcher = _searcher(data_dir)
@@ -355,7 +355,7 @@ def eval_group():
 @data_option
 def eval_search(queries, modes, as_json, data_dir):
     """按 search-queries.jsonl 格式评测：Recall@10、MRR@10、nDCG@10，分检索方式和查询类别。"""
-    from .search.evaluate import evaluate, format_table, load_cases
+    from .evaluation.search import evaluate, format_table, load_cases
 
     searcher = _searcher(data_dir)
     try:
@@ -366,7 +366,7 @@ def eval_search(queries, modes, as_json, data_dir):
 
 
 def _checker(data_dir):
-    from .search.duplicates import DuplicateChecker
+    from .dupes.checker import DuplicateChecker
 
     return _over_indexes(data_dir, DuplicateChecker, "还没有检索索引：请先用 jianyan ingest 导入提案")
 
@@ -392,7 +392,7 @@ def _read_draft(path: str) -> tuple[str, str]:
 @data_option
 def dupes(file, text, title, cluster, year, as_json, data_dir):
     """提案查重：检查一份提案（文件或 --text）与已有提案是否重复；--cluster 为并案分组。"""
-    from .search.duplicates import VERDICT_NAMES
+    from .dupes.checker import VERDICT_NAMES
 
     checker = _checker(data_dir)
     if cluster:
@@ -443,7 +443,7 @@ def dupes(file, text, title, cluster, year, as_json, data_dir):
 @data_option
 def eval_dupes(cases, as_json, data_dir):
     """按 duplicate-cases.jsonl 格式评测查重：precision、recall、F1，分类别，distinct 误报。"""
-    from .search.dupes_eval import evaluate_dupes, format_dupe_table, load_dupe_cases
+    from .evaluation.dupes import evaluate_dupes, format_dupe_table, load_dupe_cases
 
     checker = _checker(data_dir)
     try:
@@ -464,7 +464,7 @@ def model_export(out_dir):
     """把内置的 multilingual-e5-small 导出为 sentence-transformers 模型文件夹。"""
     from pathlib import Path
 
-    from .search.model_export import export_e5_sentence_transformers
+    from .embed.export import export_e5_sentence_transformers
 
     try:
         path = export_e5_sentence_transformers(Path(out_dir))

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from .errors import NotFound, StoreError
-from .ingest.model import PreparedDocument
+from .documents import PreparedDocument
 
 SCHEMA_VERSION = 1
 DB_NAME = "jianyan.sqlite3"

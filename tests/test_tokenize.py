@@ -1,4 +1,4 @@
-from jianyan.search.tokenize import query_terms, stopwords, tokenize, user_terms
+from jianyan.index.tokenize import query_terms, stopwords, tokenize, user_terms
 
 
 def test_domain_terms_stay_whole():

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from jianyan.search.vector_index import IndexMismatch, VectorIndex
+from jianyan.index.vectors import IndexMismatch, VectorIndex
 
 
 def _unit(rng, n, d=384):

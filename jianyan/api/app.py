@@ -31,7 +31,7 @@ from ..ingest.draft import read_draft
 from ..ingest.metadata import DOC_TYPES
 from ..ingest.pipeline import FileToIngest
 from ..ingest.readers import FieldMapping
-from ..search.search import Filters
+from ..search.searcher import Filters
 from . import errors
 from .jobs import Job
 from .middleware import LimitsMiddleware, RequestLogMiddleware, SecurityHeadersMiddleware, TrustedHostMiddleware

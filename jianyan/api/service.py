@@ -17,10 +17,10 @@ from pathlib import Path
 
 from ..errors import JianyanError
 from ..ingest.pipeline import ingest_files
-from ..search.engines import service_query_embedder
-from ..search.indexer import index_dir, sync_indexes
+from ..embed.engines import service_query_embedder
+from ..index.sync import index_dir, sync_indexes
 from ..store import Store
-from .batching import BatchingEmbedder
+from ..embed.batching import BatchingEmbedder
 from .jobs import Job, JobManager
 from .settings import ServiceSettings
 from .snapshot import Snapshot, SnapshotHolder

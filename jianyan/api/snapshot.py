@@ -25,9 +25,9 @@ from pathlib import Path
 from typing import Iterator
 
 from ..errors import JianyanError
-from ..search.duplicates import DuplicateChecker
-from ..search.indexer import load_indexes
-from ..search.search import Searcher
+from ..dupes.checker import DuplicateChecker
+from ..index.sync import load_indexes
+from ..search.searcher import Searcher
 from ..store import Store
 
 log = logging.getLogger("jianyan.service")

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 
-from .model import Paragraph
+from ..documents import Paragraph
 
 TAIL_PARAGRAPHS = 8
 MIN_DOCS = 3

@@ -19,7 +19,7 @@ from __future__ import annotations
 import math
 import re
 
-from .model import Passage
+from ..documents import Passage
 from .structure import Block
 
 MAX_CHARS = 400

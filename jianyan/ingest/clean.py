@@ -20,7 +20,7 @@ import statistics
 from collections import Counter
 
 from .markers import PROPOSAL_SECTIONS, starts_with_marker
-from .model import Paragraph, SourceLine
+from ..documents import Paragraph, SourceLine
 
 _ZERO_WIDTH = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad\u200e\u200f"))
 _FULLWIDTH = {cp: cp - 0xFEE0 for cp in list(range(0xFF10, 0xFF1A)) + list(range(0xFF21, 0xFF3B))

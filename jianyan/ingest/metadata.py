@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from .markers import starts_with_marker
-from .model import DocumentMetadata, Paragraph
+from ..documents import DocumentMetadata, Paragraph
 
 DOC_TYPES = ("proposal", "report", "policy", "other")
 

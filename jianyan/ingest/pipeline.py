@@ -25,7 +25,7 @@ from .chunk import chunk_blocks
 from .clean import clean_lines
 from .filetype import KNOWN_SUFFIXES
 from .metadata import extract_metadata
-from .model import Paragraph, PreparedDocument, SourceDocument
+from ..documents import Paragraph, PreparedDocument, SourceDocument
 from .readers import FieldMapping, read_file
 from .structure import parse_structure
 

@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass, field
 
 from .markers import FAMILIES, INLINE_BEFORE, Family, cn_to_int, match_at_start
-from .model import HeadingNode
+from ..documents import HeadingNode
 
 HEADING_LABEL_MAX = 40
 _SENTENCE_END = re.compile(r"[。！？；;!?]")

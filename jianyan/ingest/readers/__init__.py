@@ -6,7 +6,7 @@ import hashlib
 from pathlib import Path
 
 from ..filetype import sniff
-from ..model import SourceDocument
+from ...documents import SourceDocument
 from .docx import read_docx
 from .pdf import read_pdf
 from .records import FieldMapping, RecordProblem, read_records

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from ...errors import CorruptFile, EncryptedFile, NeedsOCR
 from ..clean import is_page_number, join_wrapped
-from ..model import SourceLine
+from ...documents import SourceLine
 
 _EDGE_LINES = 2  # lines at the top and bottom of a page that may be running headers/footers
 

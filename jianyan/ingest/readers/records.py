@@ -20,7 +20,7 @@ from pathlib import Path
 from ...errors import CorruptFile, EmptyDocument, MappingError
 from ..clean import lines_from_text
 from ..encoding import decode_text
-from ..model import SourceDocument
+from ...documents import SourceDocument
 
 FIELDS = ("id", "title", "body", "author", "category", "date", "year", "doc_number", "issuer",
           "doc_type")

@@ -7,7 +7,7 @@ import re
 from ..clean import lines_from_text
 from ..encoding import decode_text
 from ...errors import EmptyDocument
-from ..model import SourceLine
+from ...documents import SourceLine
 
 _MD_HEADING = re.compile(r"^(#{1,6})\s+(.*)$")
 _MD_NOISE = re.compile(r"(\*\*|__|`)")

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import InputError
-from .duplicates import DuplicateChecker
+from ..dupes.checker import DuplicateChecker
 
 FLAGGED = ("duplicate", "overlap")
 

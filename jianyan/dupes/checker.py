@@ -35,7 +35,7 @@ from ..ingest.chunk import chunk_blocks
 from ..ingest.clean import clean_lines, lines_from_text
 from ..ingest.structure import parse_structure
 from ..store import Store
-from .indexer import SearchIndexes
+from ..index.sync import SearchIndexes
 from .shingles import SHINGLE, Normalised, copied_spans, normalise, shingles
 
 log = logging.getLogger("jianyan.dupes")

@@ -41,7 +41,7 @@ def exported_e5_folder() -> Path:
 
 
 def _st(folder: Path, **kw):
-    from .embedder_st import SentenceTransformerEmbedder
+    from .sentence_transformer import SentenceTransformerEmbedder
 
     return SentenceTransformerEmbedder(folder, **kw)
 
@@ -87,7 +87,7 @@ def bulk_embedder(chars_to_embed: int | None = None):
         raise EmbedderError("JIANYAN_ENGINE=st 需要安装 torch 和 sentence-transformers：pip install 'jianyan[st]'")
     folder = exported_e5_folder()
     if not (folder / "jianyan_model.json").exists():
-        from .model_export import export_e5_sentence_transformers
+        from .export import export_e5_sentence_transformers
 
         log.info("首次使用：把内置模型导出为 sentence-transformers 格式到 %s", folder)
         folder.parent.mkdir(parents=True, exist_ok=True)

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import InputError
-from .search import MODES, Searcher
+from ..search.searcher import MODES, Searcher
 
 K = 10
 

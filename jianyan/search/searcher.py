@@ -16,9 +16,9 @@ import numpy as np
 from ..errors import JianyanError
 from ..store import Store
 from .highlight import find_spans
-from .indexer import SearchIndexes
+from ..index.sync import SearchIndexes
 from .intent import doc_type_intent
-from .tokenize import query_terms, tokenize
+from ..index.tokenize import query_terms, tokenize
 
 MODES = ("hybrid", "dense", "keyword")
 MAX_QUERY_CHARS = 5000
@@ -142,7 +142,7 @@ class Searcher:
     def __init__(self, store: Store, indexes: SearchIndexes, query_embedder,
                  fusion: FusionConfig | None = None) -> None:
         if indexes.model_id != query_embedder.model_id:
-            from .vector_index import IndexMismatch
+            from ..index.vectors import IndexMismatch
 
             raise IndexMismatch(f"索引由模型“{indexes.model_id}”构建，检索用的模型是“{query_embedder.model_id}”，"
                                 f"不能混用；请用同一模型检索，或运行 jianyan reindex 重建索引")
