@@ -257,10 +257,13 @@ def bench_real(data: Path, drafts_n: int, seed: int, repeat: int, engine: str):
 
 def build_synthetic(real_store, real_indexes, target: Path, n: int, seed: int, batch: int = 5000) -> None:
     """N synthetic proposals in a new store at `target`, with index files written directly."""
+    from jianyan.atomic import write_json_atomic
+    from jianyan.hashing import text_hash
     from jianyan.index.bm25 import BM25Index
-    from jianyan.index.sync import INDEX_VERSION, TitleVectors, index_dir
-    from jianyan.index.vectors import VectorIndex, write_json_atomic
-    from jianyan.store import Store, text_hash
+    from jianyan.index.sync import INDEX_VERSION, index_dir
+    from jianyan.index.titles import TitleVectors
+    from jianyan.index.vectors import FlatVectorIndex
+    from jianyan.store import Store
 
     rng = random.Random(seed)
     t0 = time.perf_counter()
@@ -279,7 +282,7 @@ def build_synthetic(real_store, real_indexes, target: Path, n: int, seed: int, b
     print(f"  read {len(rows)} real passages and their vectors: {time.perf_counter() - t0:.1f} s")
 
     store = Store(target)
-    vectors = VectorIndex(real_indexes.vectors.dim, real_indexes.model_id)
+    vectors = FlatVectorIndex(real_indexes.vectors.dim, real_indexes.model_id)
     titles = TitleVectors(real_indexes.vectors.dim)
     now = datetime.now(timezone.utc).isoformat(timespec="seconds")
     t_gen = t_sql = t_vec = 0.0

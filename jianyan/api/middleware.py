@@ -7,7 +7,7 @@ import logging
 import time
 
 from .errors import TOO_LARGE, error_body
-from .uploads import UploadTooLarge
+from ..errors import UploadTooLarge
 
 log = logging.getLogger("jianyan.http")
 

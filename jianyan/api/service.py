@@ -9,18 +9,17 @@ Invariants:
 
 from __future__ import annotations
 
-import json
 import logging
+import shutil
 import threading
 import time
 from pathlib import Path
 
-from ..errors import JianyanError
-from ..ingest.pipeline import ingest_files
-from ..embed.engines import service_query_embedder
-from ..index.sync import index_dir, sync_indexes
-from ..store import Store
 from ..embed.batching import BatchingEmbedder
+from ..embed.engines import service_query_embedder
+from ..errors import Busy
+from ..index.sync import SyncReport
+from ..library import Library
 from .jobs import Job, JobManager
 from .settings import ServiceSettings
 from .snapshot import Snapshot, SnapshotHolder
@@ -30,14 +29,12 @@ DELETE_WAIT_SECONDS = 10
 DRAIN_SECONDS = 10  # how long a swap waits for the old snapshot's last reader before the checkpoint
 
 
-class Busy(JianyanError):
-    code = "busy"
-
 
 class Service:
     def __init__(self, settings: ServiceSettings) -> None:
         self.settings = settings
         self.data_dir = Path(settings.data_dir)
+        self.library = Library(self.data_dir)
         self.holder = SnapshotHolder()
         self.write_lock = threading.Lock()
         self.embedder = None
@@ -63,18 +60,15 @@ class Service:
             # Uploads of a job the last process did not finish: their documents were either
             # stored whole or not at all, and the files are not kept.
             if self.upload_root.exists():
-                import shutil
-
                 shutil.rmtree(self.upload_root, ignore_errors=True)
-            meta_path = index_dir(self.data_dir) / "index.json"
-            model_id = json.loads(meta_path.read_text("utf-8"))["model_id"] if meta_path.exists() else None
-            inner = service_query_embedder(model_id)
+            meta = self.library.index_meta()
+            inner = service_query_embedder(meta["model_id"] if meta else None)
             self.embedder = BatchingEmbedder(inner)
             # Upload jobs embed with the same loaded model when it is the fast bulk engine.
             self.bulk_embedder = inner if inner.engine.startswith("sentence-transformers") else None
             log.info("检索向量模型：%s（%s）", self.embedder.model_id, self.embedder.engine)
             with self.write_lock:
-                self._sync(embedder=None)
+                self._logged(self.library.sync())
                 self._swap()
             self.state = "ready"
             log.info("服务就绪：%s，用时 %.1f 秒", self.data_dir, time.perf_counter() - t0)
@@ -83,11 +77,9 @@ class Service:
             self.holder.unavailable = f"服务启动失败：{self.error}（请查看服务日志）"
             log.exception("服务启动失败")
 
-    def _sync(self, embedder, job: Job | None = None) -> None:
-        with Store(self.data_dir) as store:
-            r = sync_indexes(store, embedder=embedder, progress=False,
-                             on_progress=job.on_embed if job else None)
-        if r.added or r.removed:
+    @staticmethod
+    def _logged(r: SyncReport | None) -> None:
+        if r is not None and r.changed:
             log.info("索引已更新（%s）：新增段落 %d，删除 %d，向量化 %d 字，用时 %.1f 秒",
                      r.engine, r.added, r.removed, r.embedded_chars, r.seconds)
 
@@ -105,8 +97,7 @@ class Service:
             return
         old = self.holder.swap(snap)
         if old is None or old.closed.wait(DRAIN_SECONDS):
-            with Store(self.data_dir) as store:
-                busy, wal_frames, done = store.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+            busy, wal_frames, done = self.library.checkpoint()
             log.debug("WAL checkpoint: busy %s, %s frames, %s copied", busy, wal_frames, done)
         snap.pin()
 
@@ -115,15 +106,22 @@ class Service:
         self.jobs.stop()
         self.holder.close()
 
+    def upload_folder(self) -> Path:
+        """Where uploads wait for their job (`<data>/uploads`, emptied at every start)."""
+        self.upload_root.mkdir(parents=True, exist_ok=True)
+        return self.upload_root
+
     # -- writes --------------------------------------------------------------------------------
     def _ingest_job(self, job: Job) -> None:
+        def embedding() -> None:
+            job.phase = "embedding"
+
         with self.write_lock:
-            with Store(self.data_dir) as store:
-                report = ingest_files(job.files, store, job.mapping, job.doc_type, label="上传",
-                                      on_outcome=job.on_outcome)
-            if report.stored:
-                job.phase = "embedding"
-                self._sync(embedder=self.bulk_embedder, job=job)
+            result = self.library.ingest(files=job.files, mapping=job.mapping, doc_type=job.doc_type,
+                                         embedder=self.bulk_embedder, label="上传", on_outcome=job.on_outcome,
+                                         before_sync=embedding, on_embed=job.on_embed)
+            if result.ingest.stored:
+                self._logged(result.sync)
                 job.phase = "indexing"
                 self._swap()
 
@@ -133,9 +131,9 @@ class Service:
         if not self.write_lock.acquire(timeout=DELETE_WAIT_SECONDS):
             raise Busy("正在导入其他文档，请稍后再删除")
         try:
-            with Store(self.data_dir) as store:
-                row = store.remove_document(ref)
-            self._sync(embedder=self.embedder)  # removals only: nothing to embed
+            result = self.library.remove(ref, embedder=self.embedder)  # removals only: nothing to embed
+            self._logged(result.sync)
+            row = result.removed
             self._swap()
         finally:
             self.write_lock.release()

@@ -19,6 +19,8 @@ import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..atomic import write_text_atomic
+
 TOKEN_FILE = "service-token"
 MiB = 1024 * 1024
 LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
@@ -72,9 +74,5 @@ def _generated_token(data_dir: Path) -> str:
             return token
     path.parent.mkdir(parents=True, exist_ok=True)
     token = secrets.token_urlsafe(24)
-    tmp = path.with_name(path.name + ".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(token + "\n")
-    os.replace(tmp, path)
+    write_text_atomic(path, token + "\n", mode=0o600)
     return token

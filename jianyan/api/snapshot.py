@@ -24,70 +24,24 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
-from ..errors import JianyanError
-from ..dupes.checker import DuplicateChecker
-from ..index.sync import load_indexes
-from ..search.searcher import Searcher
-from ..store import Store
+from ..errors import NotReady
+from ..library import View
 
 log = logging.getLogger("jianyan.service")
 
 
-class NotReady(JianyanError):
-    code = "not_ready"
+class Snapshot(View):
+    """A pinned `View` shared by concurrent requests: reference-counted by `SnapshotHolder`."""
 
-
-class Snapshot:
     def __init__(self, data_dir: Path, embedder, pinned: bool = True) -> None:
-        self.store = Store(data_dir)
-        self.pinned = False
+        super().__init__(data_dir, embedder, pinned=pinned)
         self.closed = threading.Event()
-        try:
-            if pinned:
-                self.store.conn.execute("BEGIN")  # deferred: the first read below fixes the view
-                self.pinned = True
-            self.generation = self.store.generation
-            self.indexes = load_indexes(data_dir)
-            if self.indexes is None:
-                raise NotReady("还没有检索索引")
-            self.index_generation = self.indexes.meta.get("generation")
-            self.searcher = Searcher(self.store, self.indexes, embedder)
-            self.checker = DuplicateChecker(self.store, self.indexes, embedder)
-        except BaseException:
-            self.store.close()
-            raise
         self.users = 0
         self.retired = False
         self.clusters: dict[int | None, list[dict]] = {}  # 并案 groups by year, computed once per view
 
-    def pin(self) -> None:
-        """Fix the view from now on (see the module docstring for why this comes late)."""
-        if self.pinned:
-            return
-        self.store.conn.execute("BEGIN")
-        self.pinned = True
-        generation = self.store.generation
-        if generation != self.generation:  # only if something wrote without the service's lock
-            log.warning("文档库在切换视图时被外部修改（第 %d → %d 版）", self.generation, generation)
-
-    @property
-    def consistent(self) -> bool:
-        """False when something outside the service (the CLI) wrote after the indexes were built."""
-        return self.index_generation == self.generation
-
-    def warm(self) -> None:
-        """Build what the first requests would otherwise wait for: the BM25 weights, the MinHash
-        LSH Ensemble of 查重."""
-        self.indexes.keyword.prepare()
-        self.checker.warm()
-
     def close(self) -> None:
-        if self.pinned:
-            try:
-                self.store.conn.execute("COMMIT")
-            except Exception:  # noqa: BLE001 - closing anyway
-                log.debug("COMMIT at close failed", exc_info=True)
-        self.store.close()
+        super().close()
         self.closed.set()
 
 

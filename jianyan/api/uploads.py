@@ -9,11 +9,12 @@ upload with the reason for each bad file, so nothing half-checked reaches the st
 from __future__ import annotations
 
 import re
+import shutil
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import JianyanError, UnsupportedFileType
+from ..errors import BadRequest, BadUpload, JianyanError, UnsupportedFileType
 from ..ingest.encoding import decode_text
 from ..ingest.filetype import KNOWN_SUFFIXES, sniff
 
@@ -22,16 +23,6 @@ TEXT_FORMATS = {"txt", "md", "csv", "jsonl"}
 TEXT_PROBE_BYTES = 256 * 1024
 
 
-class UploadTooLarge(JianyanError):
-    code = "too_large"
-
-
-class BadUpload(JianyanError):
-    code = "bad_upload"
-
-    def __init__(self, message: str, problems: list[dict]) -> None:
-        super().__init__(message)
-        self.problems = problems
 
 
 def _undo_latin1(name: str) -> str:
@@ -104,3 +95,46 @@ def validate(saved: list[SavedUpload]) -> None:
     if problems:
         names = "；".join(f"{p['file']}：{p['message']}" for p in problems)
         raise BadUpload(f"有 {len(problems)} 个文件不能导入，本次上传未导入任何文件（{names}）", problems)
+
+
+# -- multipart forms ------------------------------------------------------------------------------
+async def read_form(request, max_files: int):
+    """The request's multipart form, or `BadRequest` in words (too many files, not a form)."""
+    from starlette.exceptions import HTTPException as StarletteHTTPException
+
+    if not request.headers.get("content-type", "").startswith("multipart/form-data"):
+        raise BadRequest("请用 multipart/form-data 表单上传文件")
+    try:
+        return await request.form(max_files=max_files, max_fields=20)
+    except StarletteHTTPException as exc:
+        if "Too many" in str(exc.detail):
+            raise BadRequest(f"上传的文件或表单字段过多（每次最多 {max_files} 个文件、20 个字段）") from exc
+        raise BadRequest("上传表单格式错误，无法解析（请用 multipart/form-data 上传文件）") from exc
+
+
+def save_uploads(files: list, folder: Path) -> list[SavedUpload]:
+    """Copy each upload to `folder/NNNN<suffix>`: the client's name is never part of a path."""
+    saved = []
+    for n, f in enumerate(files):
+        name = safe_name(f.filename)
+        path = folder / f"{n:04d}{suffix_of(name)}"
+        f.file.seek(0)
+        with open(path, "wb") as out:
+            shutil.copyfileobj(f.file, out, COPY_CHUNK)
+        saved.append(SavedUpload(name, path, path.stat().st_size))
+    return saved
+
+
+def unique_names(names: list[str]) -> list[str]:
+    """External ids for one upload's files: a repeated name gets " (2)", " (3)"…, never a name
+    that another file of the same upload carries."""
+    taken, used, out = set(names), set(), []
+    for name in names:
+        candidate, n = name, 1
+        while candidate in used or (candidate != name and candidate in taken):
+            n += 1
+            stem, dot, suffix = name.rpartition(".")
+            candidate = f"{stem} ({n}).{suffix}" if dot else f"{name} ({n})"
+        used.add(candidate)
+        out.append(candidate)
+    return out

@@ -36,6 +36,18 @@ def shingles(text: str, n: int = SHINGLE) -> set[str]:
     return {t[i:i + n] for i in range(len(t) - n + 1)}
 
 
+def minhash(text: str, num_perm: int = 128):
+    """(MinHash of the text's character 5-grams, number of distinct 5-grams): what the LSH
+    Ensemble indexes and queries, for a draft and a stored proposal alike."""
+    from datasketch import MinHash
+
+    sh = shingles(text, SHINGLE)
+    m = MinHash(num_perm=num_perm)
+    if sh:
+        m.update_batch([x.encode("utf-8") for x in sh])
+    return m, len(sh)
+
+
 @dataclass
 class CopiedSpan:
     a_start: int  # offsets in the original texts, end exclusive

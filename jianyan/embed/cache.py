@@ -6,15 +6,12 @@ the same text is never embedded twice, whichever document it comes from.
 
 from __future__ import annotations
 
-import hashlib
 import sqlite3
 from pathlib import Path
 
 import numpy as np
 
-
-def text_key(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+from ..hashing import text_hash
 
 
 class EmbeddingCache:
@@ -50,7 +47,7 @@ class EmbeddingCache:
 def embed_with_cache(texts: list[str], embedder, cache: EmbeddingCache, batch: int = 64,
                      progress=None) -> np.ndarray:
     """Passage vectors for `texts`, embedding only what the cache lacks (each distinct text once)."""
-    keys = [text_key(t) for t in texts]
+    keys = [text_hash(t) for t in texts]
     found = cache.get_many(embedder.model_id, list(dict.fromkeys(keys)))
     missing = list(dict.fromkeys(k for k in keys if k not in found))
     by_key = {k: t for k, t in zip(keys, texts)}

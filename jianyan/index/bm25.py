@@ -13,11 +13,12 @@ keeps the index exactly equal to one built from scratch.
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import numpy as np
 from scipy import sparse
+
+from ..atomic import write_atomic
 
 
 class BM25Index:
@@ -106,14 +107,10 @@ class BM25Index:
 
     # -- persistence (write-then-rename) -----------------------------------------------------
     def save(self, path: Path) -> None:
-        tmp = path.with_name(path.name + ".tmp")
-        with open(tmp, "wb") as fh:
-            np.savez(fh, ids=self.ids, data=self.tf.data, indices=self.tf.indices, indptr=self.tf.indptr,
-                     shape=np.asarray(self.tf.shape), params=np.asarray([self.k1, self.b]),
-                     vocab=np.frombuffer(json.dumps(list(self.vocab), ensure_ascii=False).encode(), np.uint8))
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
+        write_atomic(path, lambda fh: np.savez(
+            fh, ids=self.ids, data=self.tf.data, indices=self.tf.indices, indptr=self.tf.indptr,
+            shape=np.asarray(self.tf.shape), params=np.asarray([self.k1, self.b]),
+            vocab=np.frombuffer(json.dumps(list(self.vocab), ensure_ascii=False).encode(), np.uint8)))
 
     @classmethod
     def load(cls, path: Path) -> "BM25Index":

@@ -1,31 +1,39 @@
-"""Keep the derived indexes (FAISS vectors, BM25 keywords) in step with the store.
+"""Keep the derived indexes (passage vectors, BM25 keywords, title vectors) in step with the store.
 
-The indexes live in `<data>/index/` and are keyed by passage id. `sync_indexes` compares the
-ids in each index with the passages in the store, removes what is gone and adds what is new —
-after an ingest, a removal, or an interrupted run alike — so the indexes never need the store's
-history. `rebuild=True` (`jianyan reindex`) starts from empty. Vectors come through the
+The indexes live in `<data>/index/` and are keyed by passage id (titles by document id).
+`sync_indexes` compares the ids in each index with the store, removes what is gone and adds what
+is new — after an ingest, a removal, or an interrupted run alike — so the indexes never need the
+store's history. `rebuild=True` (`jianyan reindex`) starts from empty. Vectors come through the
 embedding cache, so rebuilding unchanged text embeds nothing.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Callable
 
-import numpy as np
 from tqdm import tqdm
 
+from ..atomic import write_json_atomic
+from ..embed.cache import EmbeddingCache, embed_with_cache
+from ..errors import IndexMismatch
 from ..store import Store
 from .bm25 import BM25Index
-from ..embed.cache import EmbeddingCache, embed_with_cache
+from .titles import TitleVectors
 from .tokenize import tokenize
-from .vectors import IndexMismatch, VectorIndex, write_json_atomic
+from .vectors import VectorIndex, open_vector_index
 
 log = logging.getLogger("jianyan.index")
 INDEX_VERSION = 1
+META_FILE = "index.json"
+KEYWORD_FILE = "keyword.npz"
+TITLES_FILE = "titles.npz"
+EmbedProgress = Callable[[int, int], None]  # (characters embedded so far, characters to embed)
 
 
 def index_dir(data_dir: Path) -> Path:
@@ -53,44 +61,14 @@ class SyncReport:
     engine: str = ""
     cached_chars: int = 0  # passage text whose vector came from the cache
 
-
-class TitleVectors:
-    """One vector per document title, keyed by document id (titles say what a proposal is about)."""
-
-    def __init__(self, dim: int) -> None:
-        self.ids = np.zeros(0, np.int64)
-        self.vectors = np.zeros((0, dim), np.float32)
-
-    def add(self, ids, vectors: np.ndarray) -> None:
-        if len(ids):
-            self.ids = np.concatenate([self.ids, np.asarray(ids, np.int64)])
-            self.vectors = np.vstack([self.vectors, vectors.astype(np.float32)])
-
-    def remove(self, ids) -> None:
-        keep = ~np.isin(self.ids, np.asarray(list(ids), np.int64))
-        self.ids, self.vectors = self.ids[keep], self.vectors[keep]
-
-    def similarities(self, query_vector: np.ndarray) -> dict[int, float]:
-        return dict(zip(self.ids.tolist(), (self.vectors @ query_vector).tolist()))
-
-    def save(self, path: Path) -> None:
-        import os
-
-        tmp = path.with_name(path.name + ".tmp")
-        with open(tmp, "wb") as fh:
-            np.savez(fh, ids=self.ids, vectors=self.vectors)
-        os.replace(tmp, path)
-
-    @classmethod
-    def load(cls, path: Path, dim: int) -> "TitleVectors":
-        out = cls(dim)
-        if path.exists():
-            z = np.load(path)
-            out.ids, out.vectors = z["ids"], z["vectors"]
-        return out
+    @property
+    def changed(self) -> bool:
+        return bool(self.added or self.removed)
 
 
 class SearchIndexes:
+    """The derived indexes of one store generation, and what they were built with (`meta`)."""
+
     def __init__(self, vectors: VectorIndex, keyword: BM25Index, meta: dict,
                  titles: TitleVectors | None = None) -> None:
         self.vectors, self.keyword, self.meta = vectors, keyword, meta
@@ -100,49 +78,40 @@ class SearchIndexes:
     def model_id(self) -> str:
         return self.meta["model_id"]
 
+    @classmethod
+    def empty(cls, model_id: str, dim: int) -> "SearchIndexes":
+        return cls(open_vector_index(None, dim, model_id), BM25Index(), {"model_id": model_id, "dim": dim},
+                   TitleVectors(dim))
 
-def load_indexes(data_dir: Path) -> SearchIndexes | None:
-    import json
 
-    folder = index_dir(data_dir)
-    meta_path = folder / "index.json"
-    if not meta_path.exists():
+def read_index_meta(data_dir: Path) -> dict | None:
+    """`index.json` of a data folder (model, dimension, generation…), or None before the first sync."""
+    path = index_dir(data_dir) / META_FILE
+    if not path.exists():
         return None
-    meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    meta = json.loads(path.read_text(encoding="utf-8"))
     if meta.get("version") != INDEX_VERSION:
         raise IndexMismatch("索引格式已过期，请运行 jianyan reindex 重建")
-    vectors = VectorIndex.load(folder, meta["dim"], meta["model_id"])
-    keyword = BM25Index.load(folder / "keyword.npz")
-    titles = TitleVectors.load(folder / "titles.npz", meta["dim"])
-    return SearchIndexes(vectors, keyword, meta, titles)
+    return meta
 
 
-def _passage_rows(store: Store, ids: list[int]) -> list[tuple[int, str, list[str], str]]:
-    import json
-
-    rows = []
-    for i in range(0, len(ids), 900):
-        chunk = ids[i:i + 900]
-        q = (f"SELECT p.id, d.title, p.heading_path, p.text FROM passages p JOIN documents d "
-             f"ON d.id = p.document_id WHERE p.id IN ({','.join('?' * len(chunk))})")
-        rows += [(r[0], r[1], json.loads(r[2]), r[3]) for r in store.conn.execute(q, chunk)]
-    rows.sort()
-    return rows
-
-
-def _pending_chars(store: Store, existing: SearchIndexes | None) -> int:
-    have = set(existing.vectors.ids().tolist()) if existing is not None else set()
-    return sum(n for pid, n in store.conn.execute("SELECT id, length(text) FROM passages") if pid not in have)
+def load_indexes(data_dir: Path) -> SearchIndexes | None:
+    meta = read_index_meta(data_dir)
+    if meta is None:
+        return None
+    folder = index_dir(data_dir)
+    vectors = open_vector_index(folder, meta["dim"], meta["model_id"])
+    return SearchIndexes(vectors, BM25Index.load(folder / KEYWORD_FILE), meta,
+                         TitleVectors.load(folder / TITLES_FILE, meta["dim"]))
 
 
 def sync_indexes(store: Store, embedder=None, progress: bool = True, rebuild: bool = False,
-                 on_progress=None) -> SyncReport:
+                 on_progress: EmbedProgress | None = None) -> SyncReport:
     """Bring `<data>/index/` in step with the store, embedding new passages with `embedder`
     (default: the fastest engine available for the amount of text to embed).
     `on_progress(done_chars, total_chars)` follows the embedding (the service's job progress)."""
     started = time.perf_counter()
     report = SyncReport()
-    folder = index_dir(store.data_dir)
     existing = None if rebuild else load_indexes(store.data_dir)
     if embedder is None:
         from ..embed.engines import bulk_embedder
@@ -151,73 +120,90 @@ def sync_indexes(store: Store, embedder=None, progress: bool = True, rebuild: bo
     if existing is not None and existing.model_id != embedder.model_id:
         raise IndexMismatch(f"现有索引由模型“{existing.model_id}”构建，当前模型是“{embedder.model_id}”，"
                             f"不能混用；请运行 jianyan reindex 用当前模型重建")
-    if existing is None:
-        existing = SearchIndexes(VectorIndex(embedder.dim, embedder.model_id), BM25Index(),
-                                 {"model_id": embedder.model_id, "dim": embedder.dim},
-                                 TitleVectors(embedder.dim))
-
-    store_ids = {r[0] for r in store.conn.execute("SELECT id FROM passages")}
-    vec_ids, kw_ids = set(existing.vectors.ids().tolist()), set(existing.keyword.ids.tolist())
-    gone = (vec_ids | kw_ids) - store_ids
-    existing.vectors.remove(gone & vec_ids)
-    existing.keyword.remove(gone & kw_ids)
-    report.removed = len(gone)
-
-    new_vec = sorted(store_ids - vec_ids)
-    new_kw = sorted(store_ids - kw_ids)
-    rows = _passage_rows(store, sorted(set(new_vec) | set(new_kw)))
-    by_id = {r[0]: r for r in rows}
-    if new_kw:
-        existing.keyword.add(new_kw, [tokenize(keyword_text(*by_id[i][1:])) for i in new_kw])
-    if new_vec:
-        texts = [embedding_text(by_id[i][3]) for i in new_vec]
-        total = sum(len(t) for t in texts)
-        cache = EmbeddingCache(store.data_dir / "cache" / "embeddings.sqlite3")
-        bar = tqdm(total=total, desc="向量化", unit="字", unit_scale=True, disable=not progress, leave=False)
-        t0 = time.perf_counter()
-        done = [0]
-
-        def embedded(chars: int) -> None:  # called for text the cache did not have
-            done[0] += chars
-            bar.update(chars)
-            if on_progress is not None:
-                on_progress(done[0], total)
-
-        try:
-            vectors = embed_with_cache(texts, embedder, cache, progress=embedded)
-        finally:
-            bar.close()
-            cache.close()
-        report.embed_seconds = time.perf_counter() - t0
-        report.embedded_chars = done[0]
-        report.cached_chars = total - done[0]
-        existing.vectors.add(new_vec, vectors)
-    report.added = len(set(new_vec) | set(new_kw))
-
-    docs = dict(store.conn.execute("SELECT id, title FROM documents").fetchall())
-    have = set(existing.titles.ids.tolist())
-    gone_docs = have - set(docs)
-    existing.titles.remove(gone_docs)
-    new_docs = sorted(set(docs) - have)
-    if new_docs:
-        cache = EmbeddingCache(store.data_dir / "cache" / "embeddings.sqlite3")
-        try:
-            existing.titles.add(new_docs, embed_with_cache([docs[d] for d in new_docs], embedder, cache))
-        finally:
-            cache.close()
-
-    if report.added or report.removed or new_docs or gone_docs or rebuild \
-            or not (folder / "index.json").exists():
-        folder.mkdir(parents=True, exist_ok=True)
-        existing.vectors.save(folder)
-        existing.keyword.save(folder / "keyword.npz")
-        existing.titles.save(folder / "titles.npz")
-        existing.meta.update(version=INDEX_VERSION, model_id=embedder.model_id, dim=embedder.dim,
-                             passages=len(existing.vectors), generation=store.generation,
-                             built_at=datetime.now(timezone.utc).isoformat(timespec="seconds"))
-        write_json_atomic(folder / "index.json", existing.meta)
+    indexes = existing or SearchIndexes.empty(embedder.model_id, embedder.dim)
+    cache = EmbeddingCache(store.data_dir / "cache" / "embeddings.sqlite3")
+    try:
+        _sync_passages(store, indexes, embedder, cache, report, progress, on_progress)
+        titles_changed = _sync_titles(store, indexes, embedder, cache)
+    finally:
+        cache.close()
+    if report.changed or titles_changed or rebuild or existing is None:
+        _save(store, indexes, embedder)
     report.seconds = time.perf_counter() - started
     report.engine = getattr(embedder, "engine", "?")
     log.info("索引同步（%s）：新增 %d，删除 %d，向量化 %d 字，用时 %.1f 秒", report.engine,
              report.added, report.removed, report.embedded_chars, report.seconds)
     return report
+
+
+def _pending_chars(store: Store, existing: SearchIndexes | None) -> int:
+    have = set(existing.vectors.ids().tolist()) if existing is not None else set()
+    return sum(n for pid, n in store.passage_lengths().items() if pid not in have)
+
+
+def _sync_passages(store: Store, indexes: SearchIndexes, embedder, cache: EmbeddingCache,
+                   report: SyncReport, progress: bool, on_progress: EmbedProgress | None) -> None:
+    """Passage ids: drop what the store no longer has, add what it has new, to both channels."""
+    store_ids = store.passage_ids()
+    vec_ids, kw_ids = set(indexes.vectors.ids().tolist()), set(indexes.keyword.ids.tolist())
+    gone = (vec_ids | kw_ids) - store_ids
+    indexes.vectors.remove(gone & vec_ids)
+    indexes.keyword.remove(gone & kw_ids)
+    report.removed = len(gone)
+    new_vec, new_kw = sorted(store_ids - vec_ids), sorted(store_ids - kw_ids)
+    by_id = {p.id: p for p in store.passages_for_index(sorted(set(new_vec) | set(new_kw)))}
+    if new_kw:
+        indexes.keyword.add(new_kw, [tokenize(keyword_text(p.title, p.heading_path, p.text))
+                                     for p in (by_id[i] for i in new_kw)])
+    if new_vec:
+        t0 = time.perf_counter()
+        texts = [embedding_text(by_id[i].text) for i in new_vec]
+        vectors, embedded = _embed_passages(texts, embedder, cache, progress, on_progress)
+        report.embed_seconds = time.perf_counter() - t0
+        report.embedded_chars = embedded
+        report.cached_chars = sum(len(t) for t in texts) - embedded
+        indexes.vectors.add(new_vec, vectors)
+    report.added = len(set(new_vec) | set(new_kw))
+
+
+def _embed_passages(texts: list[str], embedder, cache: EmbeddingCache, progress: bool,
+                    on_progress: EmbedProgress | None):
+    """(vectors, characters actually embedded): the cache answers for text seen before."""
+    total = sum(len(t) for t in texts)
+    bar = tqdm(total=total, desc="向量化", unit="字", unit_scale=True, disable=not progress, leave=False)
+    done = [0]
+
+    def embedded(chars: int) -> None:  # called for text the cache did not have
+        done[0] += chars
+        bar.update(chars)
+        if on_progress is not None:
+            on_progress(done[0], total)
+
+    try:
+        return embed_with_cache(texts, embedder, cache, progress=embedded), done[0]
+    finally:
+        bar.close()
+
+
+def _sync_titles(store: Store, indexes: SearchIndexes, embedder, cache: EmbeddingCache) -> bool:
+    """Title vectors by document id; True when any changed."""
+    titles = store.document_titles()
+    have = set(indexes.titles.ids.tolist())
+    gone, new = have - set(titles), sorted(set(titles) - have)
+    indexes.titles.remove(gone)
+    if new:
+        indexes.titles.add(new, embed_with_cache([titles[d] for d in new], embedder, cache))
+    return bool(gone or new)
+
+
+def _save(store: Store, indexes: SearchIndexes, embedder) -> None:
+    """Each file atomically; `index.json` last, naming the generation all of them were built at."""
+    folder = index_dir(store.data_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    indexes.vectors.save(folder)
+    indexes.keyword.save(folder / KEYWORD_FILE)
+    indexes.titles.save(folder / TITLES_FILE)
+    indexes.meta.update(version=INDEX_VERSION, model_id=embedder.model_id, dim=embedder.dim,
+                        passages=len(indexes.vectors), generation=store.generation,
+                        built_at=datetime.now(timezone.utc).isoformat(timespec="seconds"))
+    write_json_atomic(folder / META_FILE, indexes.meta)

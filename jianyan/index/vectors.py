@@ -1,27 +1,66 @@
-"""FAISS vector index over passage vectors, keyed by passage id.
+"""Vector indexes over passage vectors, keyed by passage id.
 
-Vectors are L2-normalised, so inner product is cosine. `IndexIDMap2(IndexFlatIP)` is exact; it
-serves up to a few hundred thousand passages on one machine. A size-adaptive choice (HNSW/IVF)
-fits behind the same class later. Saved with write-then-rename next to a JSON file naming the
-model and dimension the vectors come from: an index is never queried with another model.
+`VectorIndex` is the interface the searcher, 查重 and `sync_indexes` use; everything behind it
+(exact or approximate, in process or on a server) is an implementation detail. Vectors are
+L2-normalised, so inner product is cosine.
+
+`FlatVectorIndex` is FAISS `IndexIDMap2(IndexFlatIP)`: exact, in memory, saved as one file with
+write-then-rename. It serves up to a few hundred thousand passages on one machine; an ANN index
+(HNSW/IVF) or a vector database is another implementation of the same interface, chosen by
+`open_vector_index`. The model the vectors come from is recorded by the caller (`index.json`):
+an index is never queried with another model.
 """
 
 from __future__ import annotations
 
-import json
-import os
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 
-from ..errors import JianyanError
+from ..atomic import replace_atomic
+from ..errors import IndexMismatch
+
+VECTORS_FILE = "vectors.faiss"
 
 
-class IndexMismatch(JianyanError):
-    code = "index_mismatch"
+class VectorIndex(Protocol):
+    dim: int
+    model_id: str
+
+    def __len__(self) -> int: ...
+
+    def ids(self) -> np.ndarray:
+        """Every passage id held (int64)."""
+
+    def add(self, ids, vectors: np.ndarray) -> None: ...
+
+    def remove(self, ids) -> int: ...
+
+    def search(self, query: np.ndarray, k: int, allowed: np.ndarray | None = None
+               ) -> tuple[np.ndarray, np.ndarray]:
+        """Top-k (ids, scores) for one query vector, optionally among `allowed` ids only."""
+
+    def search_many(self, queries: np.ndarray, k: int, allowed: np.ndarray | None = None
+                    ) -> tuple[np.ndarray, np.ndarray]:
+        """Top-k rows for several query vectors in one call (-1 ids pad short rows)."""
+
+    def reconstruct(self, ids) -> np.ndarray:
+        """The stored vectors of `ids`, in that order."""
+
+    def save(self, folder: Path) -> None: ...
 
 
-class VectorIndex:
+def open_vector_index(folder: Path | None, dim: int, model_id: str) -> VectorIndex:
+    """The vector index for a data folder's index folder: loaded when `folder` holds one, else new."""
+    if folder is not None and (folder / VECTORS_FILE).exists():
+        return FlatVectorIndex.load(folder, dim, model_id)
+    return FlatVectorIndex(dim, model_id)
+
+
+class FlatVectorIndex:
+    """Exact inner-product search with FAISS (`IndexIDMap2(IndexFlatIP)`)."""
+
     def __init__(self, dim: int, model_id: str) -> None:
         import faiss
 
@@ -92,25 +131,15 @@ class VectorIndex:
         import faiss
 
         folder.mkdir(parents=True, exist_ok=True)
-        tmp = folder / "vectors.faiss.tmp"
-        faiss.write_index(self.index, str(tmp))
-        os.replace(tmp, folder / "vectors.faiss")
+        replace_atomic(folder / VECTORS_FILE, lambda tmp: faiss.write_index(self.index, str(tmp)))
 
     @classmethod
-    def load(cls, folder: Path, dim: int, model_id: str) -> "VectorIndex":
+    def load(cls, folder: Path, dim: int, model_id: str) -> "FlatVectorIndex":
         import faiss
 
         idx = cls(dim, model_id)
-        idx.index = faiss.read_index(str(folder / "vectors.faiss"))
+        idx.index = faiss.read_index(str(folder / VECTORS_FILE))
         if idx.index.d != dim:
             raise IndexMismatch(f"索引文件的向量维度 {idx.index.d} 与记录的 {dim} 不一致，请运行 jianyan reindex")
         return idx
 
-
-def write_json_atomic(path: Path, data: dict) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w", encoding="utf-8") as fh:
-        json.dump(data, fh, ensure_ascii=False, indent=1)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)

@@ -19,7 +19,7 @@ import re
 import statistics
 from collections import Counter
 
-from .markers import PROPOSAL_SECTIONS, starts_with_marker
+from .markers import CANONICAL_PROPOSAL_SECTIONS, PROPOSAL_SECTIONS, starts_with_marker
 from ..documents import Paragraph, SourceLine
 
 _ZERO_WIDTH = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad\u200e\u200f"))
@@ -38,7 +38,7 @@ _PARAGRAPH_GAP = re.compile(rf"[{_WS}]*(?:[\u00a0\u3000][{_WS}]*[\u00a0\u3000]|[
 # previous sentence: "…的级别问题分析："); rarer labels only after a sentence end.
 _SECTION_SPLIT = re.compile(
     rf"(?<=[。！？；;!?”])[{_WS}]*(?=(?:{'|'.join(PROPOSAL_SECTIONS)})\s*[：:])"
-    rf"|[{_WS}]*(?=(?:调研情况|问题分析|具体建议)\s*[：:])")
+    rf"|[{_WS}]*(?=(?:{'|'.join(CANONICAL_PROPOSAL_SECTIONS)})\s*[：:])")
 _SPACE_NEAR_CJK = re.compile(rf"(?<=[{_CJK}])[{_WS}]+|[{_WS}]+(?=[{_CJK}])")
 _SPACES = re.compile(rf"[{_WS}]+")
 
@@ -163,7 +163,3 @@ def clean_lines(lines: list[SourceLine]) -> list[Paragraph]:
             if text:
                 out.append(Paragraph(text, part.heading_level))
     return out
-
-
-def lines_from_text(text: str) -> list[SourceLine]:
-    return [SourceLine(t) for t in text.replace("\r\n", "\n").replace("\r", "\n").split("\n")]

@@ -1,25 +1,45 @@
-"""A draft proposal from a file, for 查重: its title and cleaned body (nothing is stored)."""
+"""A draft proposal for 查重: its title, cleaned text and passages — prepared exactly as a stored
+document is (`pipeline.split_paragraphs`), cleaned once, and never stored."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import InputError
+from ..documents import Paragraph, Passage, lines_from_text
+from ..errors import DraftError, InputError
 from .clean import clean_lines
 from .filetype import sniff
 from .metadata import extract_metadata
+from .pipeline import split_paragraphs
 from .readers import read_file
 
-
+MIN_DRAFT_CHARS = 20
+MAX_DRAFT_CHARS = 50_000
 # Far above any proposal (查重 takes at most 50,000 characters); refused before the work of
 # decoding and cleaning a file that could never be checked.
 MAX_DRAFT_FILE_CHARS = 200_000
 TEXT_BYTES_PER_CHAR = 4
 
 
-def read_draft(path: Path, name: str | None = None, max_chars: int = MAX_DRAFT_FILE_CHARS) -> tuple[str, str]:
-    """(title, text) of one draft file (TXT/MD/DOCX/PDF); the title is "" when the file has none
-    of its own (a title taken from the file name says nothing about the proposal)."""
+@dataclass
+class Draft:
+    title: str
+    text: str  # the cleaned text (title line first when there is one); evidence offsets refer to it
+    passages: list[Passage]
+
+
+def draft_from_text(text: str, title: str = "") -> Draft:
+    """A draft typed or pasted: the title (案由) as its first line, then the body."""
+    body = _checked_body(text)
+    title = (title or "").strip()
+    return _draft(title, clean_lines(lines_from_text(f"{title}\n{body}" if title else body)))
+
+
+def read_draft(path: Path, name: str | None = None, title: str = "",
+               max_chars: int = MAX_DRAFT_FILE_CHARS) -> Draft:
+    """A draft from one file (TXT/MD/DOCX/PDF). `title` overrides the file's own; a title taken
+    from the file name says nothing about the proposal and is not used."""
     path = Path(path)
     too_long = InputError(f"提案文件过大：正文超过 {max_chars:,} 字，不像一份提案")
     if sniff(path) in ("txt", "md") and path.stat().st_size > max_chars * TEXT_BYTES_PER_CHAR:
@@ -30,6 +50,24 @@ def read_draft(path: Path, name: str | None = None, max_chars: int = MAX_DRAFT_F
     if sum(len(line.text) for line in docs[0].lines) > max_chars:
         raise too_long
     paragraphs = clean_lines(docs[0].lines)
-    text = "\n".join(p.text for p in paragraphs)
-    meta = extract_metadata(paragraphs, text, docs[0].fields)
-    return (meta.title if meta.title != docs[0].fields.get("file_title") else ""), text
+    _checked_body("\n".join(p.text for p in paragraphs))
+    if not title:
+        found = extract_metadata(paragraphs, "\n".join(p.text for p in paragraphs), docs[0].fields).title
+        title = found if found != docs[0].fields.get("file_title") else ""
+    if title and (not paragraphs or paragraphs[0].text.strip() != title.strip()):
+        paragraphs = [Paragraph(title.strip()), *paragraphs]
+    return _draft(title.strip(), paragraphs)
+
+
+def _checked_body(text: str) -> str:
+    body = (text or "").strip()
+    if len(body) < MIN_DRAFT_CHARS:
+        raise DraftError(f"提案正文太短（{len(body)} 字），至少需要 {MIN_DRAFT_CHARS} 字才能查重")
+    if len(body) > MAX_DRAFT_CHARS:
+        raise DraftError(f"提案正文过长（{len(body)} 字），请控制在 {MAX_DRAFT_CHARS} 字以内")
+    return body
+
+
+def _draft(title: str, paragraphs: list[Paragraph]) -> Draft:
+    text, _, passages = split_paragraphs(paragraphs)
+    return Draft(title, text, passages)

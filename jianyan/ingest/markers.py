@@ -11,35 +11,15 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-CN_DIGITS = "零〇一二三四五六七八九十百两"
-_CN_VALUE = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5,
-             "六": 6, "七": 7, "八": 8, "九": 9}
+from .numerals import cn_to_int
 
 
-def cn_to_int(s: str) -> int | None:
-    """Parse a Chinese or Arabic numeral up to 999 (十一 → 11, 二十 → 20, 一百零五 → 105)."""
-    if s.isascii() and s.isdigit():
-        return int(s)
-    if len(s) == 1 and "①" <= s <= "⑳":
-        return ord(s) - ord("①") + 1
-    total, current = 0, 0
-    for ch in s:
-        if ch in _CN_VALUE:
-            current = _CN_VALUE[ch]
-        elif ch == "十":
-            total += (current or 1) * 10
-            current = 0
-        elif ch == "百":
-            total += (current or 1) * 100
-            current = 0
-        else:
-            return None
-    return total + current
 
-
-# Proposal section labels as proposal-management systems emit them.
-PROPOSAL_SECTIONS = ("调研情况", "问题分析", "具体建议", "对策建议", "存在问题", "原因分析",
-                     "意见建议", "建议措施", "案由", "办理情况")
+# Proposal section labels as proposal-management systems emit them: the three every Jiangsu
+# proposal has, then rarer ones.
+CANONICAL_PROPOSAL_SECTIONS = ("调研情况", "问题分析", "具体建议")
+PROPOSAL_SECTIONS = CANONICAL_PROPOSAL_SECTIONS + ("对策建议", "存在问题", "原因分析", "意见建议", "建议措施",
+                                                   "案由", "办理情况")
 
 _NUM_CN = r"[一二三四五六七八九十]{1,3}"
 _NUM_ANY = r"[一二三四五六七八九十百零〇两\d]{1,4}"

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import re
 
-from .markers import starts_with_marker
+from .markers import CANONICAL_PROPOSAL_SECTIONS, starts_with_marker
+from .numerals import cn_digits_to_int, cn_to_int
 from ..documents import DocumentMetadata, Paragraph
 
 DOC_TYPES = ("proposal", "report", "policy", "other")
@@ -24,21 +25,6 @@ _POLICY_SUFFIX = re.compile(r"(通知|意见|批复|办法|决定|条例|规定|
 _REPORT_TITLE = re.compile(r"工作报告|工作总结|述职报告|年度报告|工作要点|工作情况的报告|履职报告")
 _PROPOSAL_TITLE = re.compile(r"提案|^关于.*的(建议|提议)$|建议$")
 _REPORT_CUES = ("一年来", "过去一年", "过去五年", "回顾", "我们将", "取得成绩", "主要工作", "工作总结")
-_PROPOSAL_SECTIONS = ("调研情况", "问题分析", "具体建议")
-_CN_DIGIT = {c: str(i) for i, c in enumerate("〇一二三四五六七八九")} | {"零": "0"}
-
-
-def _cn_small(s: str) -> int:
-    if s == "十":
-        return 10
-    if s.startswith("十"):
-        return 10 + int(_CN_DIGIT[s[1]])
-    if s.endswith("十"):
-        return int(_CN_DIGIT[s[0]]) * 10
-    if "十" in s:
-        a, b = s.split("十")
-        return int(_CN_DIGIT[a]) * 10 + int(_CN_DIGIT[b])
-    return int(_CN_DIGIT[s])
 
 
 def find_date(text: str) -> str | None:
@@ -49,13 +35,13 @@ def find_date(text: str) -> str | None:
         if m and (best is None or m.start() < best[0]):
             try:
                 if pattern is _DATE_CN:
-                    y = int("".join(_CN_DIGIT[c] for c in m.group(1)))
-                    mo, d = _cn_small(m.group(2)), _cn_small(m.group(3))
+                    y = cn_digits_to_int(m.group(1))
+                    mo, d = cn_to_int(m.group(2)), cn_to_int(m.group(3))
                 else:
                     y, mo, d = (int(g) for g in m.groups())
             except (KeyError, ValueError):
                 continue
-            if 1 <= mo <= 12 and 1 <= d <= 31:
+            if mo is not None and d is not None and 1 <= mo <= 12 and 1 <= d <= 31:
                 best = (m.start(), f"{y:04d}-{mo:02d}-{d:02d}")
     return best[1] if best else None
 
@@ -106,7 +92,7 @@ def infer_doc_type(title: str, text: str, has_doc_number: bool) -> str:
     if _PROPOSAL_TITLE.search(t):
         return "proposal"
     head = text[:3000]
-    if sum(label in head for label in _PROPOSAL_SECTIONS) >= 2:
+    if sum(label in head for label in CANONICAL_PROPOSAL_SECTIONS) >= 2:
         return "proposal"
     if has_doc_number:
         return "policy"

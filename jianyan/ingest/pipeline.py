@@ -7,7 +7,6 @@ then each document is structured and stored in its own transaction.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import time
@@ -19,15 +18,16 @@ from typing import Callable
 from tqdm import tqdm
 
 from ..errors import InputError, JianyanError
+from ..hashing import sha256_hex
 from ..store import Store
 from .boilerplate import find_tail_boilerplate, strip_tail
 from .chunk import chunk_blocks
 from .clean import clean_lines
 from .filetype import KNOWN_SUFFIXES
 from .metadata import extract_metadata
-from ..documents import Paragraph, PreparedDocument, SourceDocument
+from ..documents import Paragraph, Passage, PreparedDocument, SourceDocument
 from .readers import FieldMapping, read_file
-from .structure import parse_structure
+from .structure import Structure, parse_structure
 
 log = logging.getLogger("jianyan.ingest")
 
@@ -72,10 +72,7 @@ def prepare(doc: SourceDocument, paragraphs: list[Paragraph], doc_type: str | No
     metadata = extract_metadata(paragraphs, "\n".join(p.text for p in paragraphs), doc.fields, doc_type)
     if boilerplate:
         paragraphs = strip_tail(paragraphs, boilerplate)
-    text = "\n".join(p.text for p in paragraphs)
-    levels = {i: p.heading_level for i, p in enumerate(paragraphs) if p.heading_level}
-    structure = parse_structure(text, levels)
-    passages = chunk_blocks(structure.blocks, text)
+    text, structure, passages = split_paragraphs(paragraphs)
     extra = dict(doc.extra)
     if doc.fields.get("encoding"):
         extra["encoding"] = doc.fields["encoding"]
@@ -84,8 +81,17 @@ def prepare(doc: SourceDocument, paragraphs: list[Paragraph], doc_type: str | No
                             structure.tree, passages, extra)
 
 
+def split_paragraphs(paragraphs: list[Paragraph]) -> tuple[str, Structure, list[Passage]]:
+    """Cleaned paragraphs → (text, heading structure, passages): what every text goes through,
+    a stored document or a draft for 查重 alike."""
+    text = "\n".join(p.text for p in paragraphs)
+    levels = {i: p.heading_level for i, p in enumerate(paragraphs) if p.heading_level}
+    structure = parse_structure(text, levels)
+    return text, structure, chunk_blocks(structure.blocks, text)
+
+
 def _versioned(source_hash: str, doc_type: str | None) -> str:
-    return hashlib.sha256(f"{PIPELINE_VERSION}|{doc_type}|{source_hash}".encode()).hexdigest()
+    return sha256_hex(f"{PIPELINE_VERSION}|{doc_type}|{source_hash}")
 
 
 def _expand(path: Path) -> tuple[list[tuple[Path, str]], list[Outcome]]:

@@ -16,7 +16,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from .markers import FAMILIES, INLINE_BEFORE, Family, cn_to_int, match_at_start
+from .markers import FAMILIES, INLINE_BEFORE, Family, match_at_start
+from .numerals import cn_to_int
 from ..documents import HeadingNode
 
 HEADING_LABEL_MAX = 40

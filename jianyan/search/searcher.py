@@ -7,30 +7,26 @@ document shows its best passages by a passage-level blend of both signals, with 
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from ..errors import JianyanError
-from ..store import Store
-from .highlight import find_spans
+from ..errors import IndexMismatch, QueryError
 from ..index.sync import SearchIndexes
-from .intent import doc_type_intent
 from ..index.tokenize import query_terms, tokenize
+from ..store import Store
+from .fusion import RRF_K, fuse, prefer
+from .highlight import find_spans
+from .intent import doc_type_intent
+from .proximity import proximity
 
 MODES = ("hybrid", "dense", "keyword")
 MAX_QUERY_CHARS = 5000
 CANDIDATES = 300  # passages taken from each channel before grouping by document
-RRF_K = 60
-PROXIMITY_WINDOW = 15  # characters
 PROXIMITY_WEIGHT = 1.0  # BM25 score × (1 + weight × proximity)
 INTENT_BONUS = 0.2  # on min–max normalised document scores; see intent.py
 
-
-class QueryError(JianyanError):
-    code = "bad_query"
 
 
 @dataclass
@@ -100,50 +96,12 @@ class FusionConfig:
     rrf_k: int = RRF_K
 
 
-def proximity(text: str, terms: dict[str, float], window: int = PROXIMITY_WINDOW) -> float:
-    """Share of the query's IDF mass that occurs together in one window of `window` characters.
-
-    BM25 treats a passage as a bag of words; a drafter's figure ("国内生产总值增长7.5%") is a
-    phrase. Rewarding query words that stand close together is the classic remedy (Tao & Zhai,
-    "An exploration of proximity measures in information retrieval", SIGIR 2007).
-    """
-    total = sum(terms.values())
-    if total <= 0:
-        return 0.0
-    lowered = text.lower()
-    hits: list[tuple[int, str]] = []
-    for term in terms:
-        start = lowered.find(term)
-        while start >= 0:
-            hits.append((start, term))
-            start = lowered.find(term, start + 1)
-    if not hits:
-        return 0.0
-    hits.sort()
-    best, left, counts = 0.0, 0, {}
-    mass = 0.0
-    for right, (pos, term) in enumerate(hits):
-        counts[term] = counts.get(term, 0) + 1
-        if counts[term] == 1:
-            mass += terms[term]
-        while pos - hits[left][0] > window:
-            t = hits[left][1]
-            counts[t] -= 1
-            if counts[t] == 0:
-                mass -= terms[t]
-            left += 1
-        best = max(best, mass)
-    return best / total
-
-
 class Searcher:
     proximity_weight = PROXIMITY_WEIGHT
 
     def __init__(self, store: Store, indexes: SearchIndexes, query_embedder,
                  fusion: FusionConfig | None = None) -> None:
         if indexes.model_id != query_embedder.model_id:
-            from ..index.vectors import IndexMismatch
-
             raise IndexMismatch(f"索引由模型“{indexes.model_id}”构建，检索用的模型是“{query_embedder.model_id}”，"
                                 f"不能混用；请用同一模型检索，或运行 jianyan reindex 重建索引")
         self.store, self.indexes, self.embedder = store, indexes, query_embedder
@@ -151,27 +109,24 @@ class Searcher:
         self._load_passage_table()
 
     def _load_passage_table(self) -> None:
-        rows = self.store.conn.execute(
-            "SELECT p.id, p.document_id, d.doc_type, d.year, d.category, d.external_id "
-            "FROM passages p JOIN documents d ON d.id = p.document_id").fetchall()
-        self.passage_doc = {r[0]: r[1] for r in rows}
-        self.doc_external = {r[1]: r[5] for r in rows}
-        self._rows = rows
-        kw_ids = self.indexes.keyword.ids
-        self.kw_doc = np.array([self.passage_doc.get(int(i), -1) for i in kw_ids], np.int64)
+        """Which document each passage belongs to, and the documents' briefs: what filters,
+        grouping and results need, read once per view instead of once per hit."""
+        self.docs = self.store.document_briefs()
+        self._spans = self.store.passage_spans()
+        self.passage_doc = {p.id: p.document_id for p in self._spans}
 
     # -- filters -----------------------------------------------------------------------------
     def allowed_passages(self, filters: Filters | None, exclude_docs: set[int]) -> np.ndarray | None:
         if (filters is None or not filters.active()) and not exclude_docs:
             return None
         f = filters or Filters()
-        ids = [r[0] for r in self._rows
-               if (f.doc_type is None or r[2] == f.doc_type)
-               and (f.year_from is None or (r[3] is not None and r[3] >= f.year_from))
-               and (f.year_to is None or (r[3] is not None and r[3] <= f.year_to))
-               and (f.category is None or r[4] == f.category)
-               and r[1] not in exclude_docs]
-        return np.asarray(ids, np.int64)
+        allowed_docs = {d for d, b in self.docs.items()
+                        if (f.doc_type is None or b.doc_type == f.doc_type)
+                        and (f.year_from is None or (b.year is not None and b.year >= f.year_from))
+                        and (f.year_to is None or (b.year is not None and b.year <= f.year_to))
+                        and (f.category is None or b.category == f.category)
+                        and d not in exclude_docs}
+        return np.asarray([p.id for p in self._spans if p.document_id in allowed_docs], np.int64)
 
     # -- channels ----------------------------------------------------------------------------
     def keyword_passages(self, query: str, allowed: np.ndarray | None) -> dict[int, float]:
@@ -183,18 +138,10 @@ class Searcher:
         top = [i for i in np.argsort(-scores)[:CANDIDATES] if scores[i] > 0]
         if not top or self.proximity_weight <= 0:
             return {int(ids[i]): float(scores[i]) for i in top}
-        texts = self._passage_texts([int(ids[i]) for i in top])
+        texts = self.store.passage_texts([int(ids[i]) for i in top])
         terms = {t: self.indexes.keyword.idf(t) for t in set(tokens)}
         return {int(ids[i]): float(scores[i]) * (1 + self.proximity_weight * proximity(texts[int(ids[i])], terms))
                 for i in top}
-
-    def _passage_texts(self, pids: list[int]) -> dict[int, str]:
-        out: dict[int, str] = {}
-        for i in range(0, len(pids), 900):
-            chunk = pids[i:i + 900]
-            out.update(self.store.conn.execute(
-                f"SELECT id, text FROM passages WHERE id IN ({','.join('?' * len(chunk))})", chunk).fetchall())
-        return out
 
     def query_vector(self, query: str) -> np.ndarray:
         return self.embedder.embed_queries([query])[0]
@@ -227,51 +174,14 @@ class Searcher:
     # -- fusion ------------------------------------------------------------------------------
     def fuse(self, kw: dict[int, float], dense: dict[int, float], dense_weight: float | None = None
              ) -> dict[int, float]:
-        """Fuse two document score maps.
-
-        zscore: w·z(dense) + (1−w)·z(bm25), z = (s − mean) / sd over each channel's candidates
-        (Montague & Aslam, "Relevance score normalization for metasearch", CIKM 2001); a document a
-        channel did not return gets that channel's lowest z.
-        rrf: Σ w / (k + rank), Cormack, Clarke & Büttcher, "Reciprocal rank fusion outperforms
-        Condorcet and individual rank learning methods" (SIGIR 2009), k = 60.
-        weighted: w·norm(dense) + (1−w)·norm(bm25), each min–max normalised over its candidates.
-        """
+        """The two document score maps fused by the configured method (`fusion.py`)."""
         cfg = self.fusion
-        w = cfg.dense_weight if dense_weight is None else dense_weight
-        fused: dict[int, float] = {}
-        if cfg.method == "rrf":
-            for weight, scores in ((1 - w, kw), (w, dense)):
-                for rank, d in enumerate(sorted(scores, key=scores.get, reverse=True), start=1):
-                    fused[d] = fused.get(d, 0.0) + weight / (cfg.rrf_k + rank)
-            return fused
-        for weight, scores in ((1 - w, kw), (w, dense)):
-            if not scores:
-                continue
-            vals = np.fromiter(scores.values(), float)
-            if cfg.method == "zscore":
-                mu, sd = vals.mean(), vals.std() or 1.0
-                floor = (vals.min() - mu) / sd  # a document the channel did not return
-                for d in set(kw) | set(dense):
-                    z = (scores[d] - mu) / sd if d in scores else floor
-                    fused[d] = fused.get(d, 0.0) + weight * z
-                continue
-            lo, hi = vals.min(), vals.max()
-            for d, s in scores.items():
-                fused[d] = fused.get(d, 0.0) + weight * ((s - lo) / (hi - lo) if hi > lo else 1.0)
-        return fused
+        return fuse(cfg.method, kw, dense, cfg.dense_weight if dense_weight is None else dense_weight, cfg.rrf_k)
 
     def _prefer_type(self, doc_scores: dict[int, float], doc_type: str) -> dict[int, float]:
-        """Min–max normalised scores plus INTENT_BONUS for documents of the type the query asks for."""
-        if not doc_scores:
-            return doc_scores
-        types = dict(self.store.conn.execute(
-            f"SELECT id, doc_type FROM documents WHERE id IN ({','.join('?' * len(doc_scores))})",
-            list(doc_scores)).fetchall())
-        vals = np.fromiter(doc_scores.values(), float)
-        lo, hi = vals.min(), vals.max()
-        span = (hi - lo) or 1.0
-        return {d: (s - lo) / span + (INTENT_BONUS if types.get(d) == doc_type else 0.0)
-                for d, s in doc_scores.items()}
+        """INTENT_BONUS for documents of the type the query asks for (`intent.py`)."""
+        preferred = {d for d in doc_scores if d in self.docs and self.docs[d].doc_type == doc_type}
+        return prefer(doc_scores, preferred, INTENT_BONUS)
 
     # -- search ------------------------------------------------------------------------------
     def search(self, query: str, mode: str = "hybrid", k: int = 10, filters: Filters | None = None,
@@ -286,7 +196,7 @@ class Searcher:
         if k < 1 or k > 200:
             raise QueryError("返回条数 k 应在 1 到 200 之间")
         excluded = set(exclude_external_ids)
-        exclude = {d for d, e in self.doc_external.items() if e in excluded} if excluded else set()
+        exclude = {d for d, b in self.docs.items() if b.external_id in excluded} if excluded else set()
         allowed = self.allowed_passages(filters, exclude)
         if allowed is not None and len(allowed) == 0:
             return SearchResult(query, mode, [], notice="没有符合筛选条件的文档")
@@ -328,20 +238,13 @@ class Searcher:
         by_doc: dict[int, list[int]] = {}
         for pid in sorted(blend, key=blend.get, reverse=True):
             by_doc.setdefault(self.passage_doc.get(pid, -1), []).append(pid)
+        chosen = {d: by_doc.get(d, [])[:per_doc] for d in doc_ids if d in self.docs}
+        stored = self.store.passages_by_id([pid for pids in chosen.values() for pid in pids])
         hits = []
-        for d in doc_ids:
-            meta = self.store.conn.execute(
-                "SELECT external_id, title, doc_type, year FROM documents WHERE id=?", (d,)).fetchone()
-            if meta is None:
-                continue
-            pids = by_doc.get(d, [])[:per_doc]
-            passages = []
-            for pid in pids:
-                row = self.store.conn.execute(
-                    "SELECT heading_path, text, start, end FROM passages WHERE id=?", (pid,)).fetchone()
-                if row is None:
-                    continue
-                passages.append(PassageHit(pid, json.loads(row[0]), row[1], row[2], row[3],
-                                           find_spans(row[1], terms), blend[pid]))
-            hits.append(DocumentHit(d, meta[0], meta[1], meta[2], meta[3], doc_scores[d], passages))
+        for d, pids in chosen.items():
+            b = self.docs[d]
+            passages = [PassageHit(pid, stored[pid].heading_path, stored[pid].text, stored[pid].start,
+                                   stored[pid].end, find_spans(stored[pid].text, terms), blend[pid])
+                        for pid in pids if pid in stored]
+            hits.append(DocumentHit(d, b.external_id, b.title, b.doc_type, b.year, doc_scores[d], passages))
         return hits

@@ -8,8 +8,10 @@
 
   // -- constants ------------------------------------------------------------------------------
   const TOKEN_KEY = "jianyan.token";
-  const DOC_TYPE_NAMES = { proposal: "提案", report: "工作报告", policy: "政策文件", other: "其他" };
-  const STATUS_NAMES = { added: "新增", replaced: "更新", unchanged: "未变", failed: "失败", skipped: "跳过" };
+  // Names of types and statuses come from the server (/labels.js), the same table the CLI prints.
+  const LABELS = window.JIANYAN_LABELS || { doc_types: {}, statuses: {}, verdicts: {} };
+  const DOC_TYPE_NAMES = LABELS.doc_types;
+  const STATUS_NAMES = LABELS.statuses;
   const VERDICT_NOTES = {
     duplicate: "本稿与已收录提案的内容大量相同或意思基本一致。",
     overlap: "本稿有部分段落与已收录提案相同或意思相近。",

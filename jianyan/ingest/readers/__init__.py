@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
+from ...hashing import sha256_hex
 from ..filetype import sniff
 from ...documents import SourceDocument
 from .docx import read_docx
@@ -14,7 +14,7 @@ from .text import read_text
 
 
 def file_hash(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
+    return sha256_hex(data)
 
 
 def read_file(path: Path, external_id: str, mapping: FieldMapping | None = None,

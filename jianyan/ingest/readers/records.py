@@ -11,16 +11,15 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import hashlib
 import io
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ...errors import CorruptFile, EmptyDocument, MappingError
-from ..clean import lines_from_text
+from ...hashing import sha256_hex
 from ..encoding import decode_text
-from ...documents import SourceDocument
+from ...documents import SourceDocument, lines_from_text
 
 FIELDS = ("id", "title", "body", "author", "category", "date", "year", "doc_number", "issuer",
           "doc_type")
@@ -191,7 +190,6 @@ def read_records(path: Path, fmt: str, file_id: str, mapping: FieldMapping, name
         fields = {k: (row.get(col) or "").strip() for k, col in columns.items()
                   if k not in ("id", "body") and (row.get(col) or "").strip()}
         extra = {k: v for k, v in row.items() if k not in used and v not in (None, "")}
-        digest = hashlib.sha256(json.dumps([columns, row], ensure_ascii=False, sort_keys=True)
-                                .encode("utf-8")).hexdigest()
+        digest = sha256_hex(json.dumps([columns, row], ensure_ascii=False, sort_keys=True))
         docs.append(SourceDocument(ext_id, source, fmt, lines_from_text(body), digest, fields, extra))
     return docs, problems

@@ -1,0 +1,44 @@
+"""Bearer tokens: writes always need one, reads only when the service is configured so.
+Tokens are compared in constant time."""
+
+from __future__ import annotations
+
+import secrets
+
+from fastapi import Request
+
+from ..errors import Forbidden, Unauthorized
+from .settings import ServiceSettings
+
+
+def bearer(request: Request) -> str | None:
+    scheme, _, value = request.headers.get("authorization", "").partition(" ")
+    return value.strip() if scheme.lower() == "bearer" and value.strip() else None
+
+
+def _matches(token: str, tokens) -> bool:
+    return any(secrets.compare_digest(token.encode(), t.encode()) for t in tokens)
+
+
+def settings_of(request: Request) -> ServiceSettings:
+    return request.app.state.settings
+
+
+def require_write(request: Request) -> None:
+    settings = settings_of(request)
+    token = bearer(request)
+    if token is None:
+        raise Unauthorized("此操作需要写入令牌：请在请求头中提供 Authorization: Bearer <令牌>")
+    if not _matches(token, settings.write_tokens):
+        raise Forbidden("令牌无效，或没有写入权限")
+
+
+def require_read(request: Request) -> None:
+    settings = settings_of(request)
+    if not settings.reads_protected:
+        return
+    token = bearer(request)
+    if token is None:
+        raise Unauthorized("本服务需要令牌才能查询：请在请求头中提供 Authorization: Bearer <令牌>")
+    if not _matches(token, settings.read_tokens | settings.write_tokens):
+        raise Forbidden("令牌无效")
