@@ -120,15 +120,18 @@ class Breakdown:
         import datasketch
 
         import jianyan.dupes.checker as dmod
+        import jianyan.dupes.clusters as cmod
+        import jianyan.dupes.shingles as smod
 
         self.t: dict[str, float] = defaultdict(float)
         self.n: dict[str, int] = defaultdict(int)
         self._undo: list[tuple[object, str, object]] = []
-        for name in ("_draft", "_candidates", "compare", "_lsh_index", "_doc"):
+        for name in ("_compared_draft", "_candidates", "compare", "lsh_index", "stored"):
             self._patch(checker, name, name)
         self._patch(checker.indexes.vectors, "search_many", "faiss_search")
         self._patch(dmod, "copied_spans", "copied_spans")
-        self._patch(dmod, "shingles", "shingles")
+        self._patch(cmod, "copied_spans", "copied_spans")
+        self._patch(smod, "shingles", "shingles")
         self._patch(datasketch.MinHash, "update_batch", "minhash")
         self._patch(datasketch.MinHashLSHEnsemble, "index", "lsh_insert")
         # query() is a generator: materialise it so that its time is counted
@@ -167,12 +170,12 @@ class Breakdown:
             print(f"    {label:<36} {ms(sec) / checks:9.1f} ms{extra}")
 
 
-CHECK_STEPS = [("embed draft passages (_draft)", "_draft"), ("candidates total", "_candidates"),
+CHECK_STEPS = [("embed draft passages", "_compared_draft"), ("candidates total", "_candidates"),
                ("  MinHash of the draft", "minhash"), ("  LSH query", "lsh_query"),
                ("  FAISS search (one batched call)", "faiss_search"),
                ("compare total", "compare"), ("  copied_spans", "copied_spans"),
-               ("  _doc (load text+vectors)", "_doc")]
-BUILD_STEPS = [("LSH build total (_lsh_index)", "_lsh_index"), ("  _doc (SQL text + reconstruct)", "_doc"),
+               ("stored (texts in one query + vectors)", "stored")]
+BUILD_STEPS = [("LSH build total (lsh_index)", "lsh_index"), ("  stored (SQL text + reconstruct)", "stored"),
                ("  shingles", "shingles"), ("  MinHash.update_batch", "minhash"),
                ("  MinHashLSHEnsemble.index", "lsh_insert")]
 
@@ -214,7 +217,7 @@ def time_cluster(checker, label: str) -> None:
         clusters = checker.cluster()
         print(f"  cluster() {label}: {time.perf_counter() - t0:.2f} s, {len(clusters)} groups, "
               f"{sum(len(c['members']) for c in clusters)} proposals grouped")
-        bd.report(1, [("  LSH build (lazy)", "_lsh_index"), ("  LSH queries", "lsh_query"),
+        bd.report(1, [("  LSH build (lazy)", "lsh_index"), ("  LSH queries", "lsh_query"),
                       ("  copied_spans (1 per candidate pair)", "copied_spans")])
     finally:
         bd.close()

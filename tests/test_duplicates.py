@@ -11,6 +11,7 @@ import pytest
 from jianyan.ingest.pipeline import ingest_paths
 from jianyan.dupes.checker import DuplicateChecker
 from jianyan.errors import DraftError
+from jianyan.ingest.draft import read_draft
 from jianyan.evaluation.dupes import evaluate_dupes, load_dupe_cases
 from jianyan.embed.engines import query_embedder
 from jianyan.index.sync import load_indexes, sync_indexes
@@ -106,6 +107,20 @@ def test_bad_drafts(checker):
         checker.check("   ")
     with pytest.raises(DraftError, match="过长"):
         checker.check("协商" * 50_000)
+
+
+@requires_shared
+def test_a_draft_file_is_checked_as_the_same_draft_typed(checker, tmp_path):
+    """A file is cleaned once and its title not repeated: the same text typed with its title gives
+    the same draft text, verdict and scores, and a blank title given with a file changes nothing."""
+    case = next(c for c in load_dupe_cases(SHARED / "eval" / "duplicate-cases.jsonl") if c["kind"] == "paraphrase")
+    path = tmp_path / "草稿.txt"
+    path.write_text(f"{case['title']}\n{case['text']}", encoding="utf-8")
+    typed = checker.check(case["text"], case["title"]).to_dict()
+    for title in ("", "   "):
+        from_file = checker.check_draft(read_draft(path, title=title)).to_dict()
+        assert from_file["draft_text"] == typed["draft_text"] and from_file["verdict"] == typed["verdict"]
+        assert [m["scores"] for m in from_file["matches"]] == [m["scores"] for m in typed["matches"]]
 
 
 def test_store_without_proposals(tmp_path):

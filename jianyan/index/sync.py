@@ -84,6 +84,10 @@ class SearchIndexes:
                    TitleVectors(dim))
 
 
+def index_exists(data_dir: Path) -> bool:
+    return (index_dir(data_dir) / META_FILE).exists()
+
+
 def read_index_meta(data_dir: Path) -> dict | None:
     """`index.json` of a data folder (model, dimension, generation…), or None before the first sync."""
     path = index_dir(data_dir) / META_FILE
@@ -121,7 +125,7 @@ def sync_indexes(store: Store, embedder=None, progress: bool = True, rebuild: bo
         raise IndexMismatch(f"现有索引由模型“{existing.model_id}”构建，当前模型是“{embedder.model_id}”，"
                             f"不能混用；请运行 jianyan reindex 用当前模型重建")
     indexes = existing or SearchIndexes.empty(embedder.model_id, embedder.dim)
-    cache = EmbeddingCache(store.data_dir / "cache" / "embeddings.sqlite3")
+    cache = _LazyCache(store.data_dir / "cache" / "embeddings.sqlite3")
     try:
         _sync_passages(store, indexes, embedder, cache, report, progress, on_progress)
         titles_changed = _sync_titles(store, indexes, embedder, cache)
@@ -136,12 +140,28 @@ def sync_indexes(store: Store, embedder=None, progress: bool = True, rebuild: bo
     return report
 
 
+class _LazyCache:
+    """The embedding cache, opened only when something is to be embedded (a removal embeds nothing)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path, self._cache = path, None
+
+    def get(self) -> EmbeddingCache:
+        if self._cache is None:
+            self._cache = EmbeddingCache(self.path)
+        return self._cache
+
+    def close(self) -> None:
+        if self._cache is not None:
+            self._cache.close()
+
+
 def _pending_chars(store: Store, existing: SearchIndexes | None) -> int:
     have = set(existing.vectors.ids().tolist()) if existing is not None else set()
     return sum(n for pid, n in store.passage_lengths().items() if pid not in have)
 
 
-def _sync_passages(store: Store, indexes: SearchIndexes, embedder, cache: EmbeddingCache,
+def _sync_passages(store: Store, indexes: SearchIndexes, embedder, cache: _LazyCache,
                    report: SyncReport, progress: bool, on_progress: EmbedProgress | None) -> None:
     """Passage ids: drop what the store no longer has, add what it has new, to both channels."""
     store_ids = store.passage_ids()
@@ -158,7 +178,7 @@ def _sync_passages(store: Store, indexes: SearchIndexes, embedder, cache: Embedd
     if new_vec:
         t0 = time.perf_counter()
         texts = [embedding_text(by_id[i].text) for i in new_vec]
-        vectors, embedded = _embed_passages(texts, embedder, cache, progress, on_progress)
+        vectors, embedded = _embed_passages(texts, embedder, cache.get(), progress, on_progress)
         report.embed_seconds = time.perf_counter() - t0
         report.embedded_chars = embedded
         report.cached_chars = sum(len(t) for t in texts) - embedded
@@ -185,14 +205,14 @@ def _embed_passages(texts: list[str], embedder, cache: EmbeddingCache, progress:
         bar.close()
 
 
-def _sync_titles(store: Store, indexes: SearchIndexes, embedder, cache: EmbeddingCache) -> bool:
+def _sync_titles(store: Store, indexes: SearchIndexes, embedder, cache: _LazyCache) -> bool:
     """Title vectors by document id; True when any changed."""
     titles = store.document_titles()
     have = set(indexes.titles.ids.tolist())
     gone, new = have - set(titles), sorted(set(titles) - have)
     indexes.titles.remove(gone)
     if new:
-        indexes.titles.add(new, embed_with_cache([titles[d] for d in new], embedder, cache))
+        indexes.titles.add(new, embed_with_cache([titles[d] for d in new], embedder, cache.get()))
     return bool(gone or new)
 
 

@@ -52,10 +52,12 @@ class VectorIndex(Protocol):
 
 
 def open_vector_index(folder: Path | None, dim: int, model_id: str) -> VectorIndex:
-    """The vector index for a data folder's index folder: loaded when `folder` holds one, else new."""
-    if folder is not None and (folder / VECTORS_FILE).exists():
-        return FlatVectorIndex.load(folder, dim, model_id)
-    return FlatVectorIndex(dim, model_id)
+    """The vector index saved in an index folder, or a new empty one (`folder` None)."""
+    if folder is None:
+        return FlatVectorIndex(dim, model_id)
+    if not (folder / VECTORS_FILE).exists():
+        raise IndexMismatch(f"索引文件 {folder / VECTORS_FILE} 不见了，请运行 jianyan reindex 重建索引")
+    return FlatVectorIndex.load(folder, dim, model_id)
 
 
 class FlatVectorIndex:

@@ -40,7 +40,7 @@ def read_draft(path: Path, name: str | None = None, title: str = "",
                max_chars: int = MAX_DRAFT_FILE_CHARS) -> Draft:
     """A draft from one file (TXT/MD/DOCX/PDF). `title` overrides the file's own; a title taken
     from the file name says nothing about the proposal and is not used."""
-    path = Path(path)
+    path, title = Path(path), (title or "").strip()
     too_long = InputError(f"提案文件过大：正文超过 {max_chars:,} 字，不像一份提案")
     if sniff(path) in ("txt", "md") and path.stat().st_size > max_chars * TEXT_BYTES_PER_CHAR:
         raise too_long

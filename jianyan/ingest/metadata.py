@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from .markers import CANONICAL_PROPOSAL_SECTIONS, starts_with_marker
-from .numerals import cn_digits_to_int, cn_to_int
+from .numerals import cn_digits_to_int, cn_small_to_int
 from ..documents import DocumentMetadata, Paragraph
 
 DOC_TYPES = ("proposal", "report", "policy", "other")
@@ -36,7 +36,7 @@ def find_date(text: str) -> str | None:
             try:
                 if pattern is _DATE_CN:
                     y = cn_digits_to_int(m.group(1))
-                    mo, d = cn_to_int(m.group(2)), cn_to_int(m.group(3))
+                    mo, d = cn_small_to_int(m.group(2)), cn_small_to_int(m.group(3))
                 else:
                     y, mo, d = (int(g) for g in m.groups())
             except (KeyError, ValueError):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 CN_DIGITS = "零〇一二三四五六七八九十百两"
 _CN_VALUE = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5,
              "六": 6, "七": 7, "八": 8, "九": 9}
@@ -31,3 +33,11 @@ def cn_to_int(s: str) -> int | None:
 def cn_digits_to_int(s: str) -> int:
     """A number written digit by digit, as years are (二〇一九 → 2019)."""
     return int("".join(str(_CN_VALUE[c]) for c in s))
+
+
+_SMALL = re.compile(r"[一二三四五六七八九]?十[一二三四五六七八九]?|[一二三四五六七八九]")
+
+
+def cn_small_to_int(s: str) -> int | None:
+    """A month or day (一 … 三十一), only when well formed: 一二 is no number."""
+    return cn_to_int(s) if _SMALL.fullmatch(s) else None

@@ -28,7 +28,6 @@ PROXIMITY_WEIGHT = 1.0  # BM25 score × (1 + weight × proximity)
 INTENT_BONUS = 0.2  # on min–max normalised document scores; see intent.py
 
 
-
 @dataclass
 class Filters:
     doc_type: str | None = None
