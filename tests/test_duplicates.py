@@ -8,14 +8,14 @@ import random
 
 import pytest
 
-from jianyan.ingest.pipeline import ingest_paths
 from jianyan.dupes.checker import DuplicateChecker
-from jianyan.errors import DraftError
-from jianyan.ingest.draft import read_draft
-from jianyan.evaluation.dupes import evaluate_dupes, load_dupe_cases
-from jianyan.embed.engines import query_embedder
-from jianyan.index.sync import load_indexes, sync_indexes
 from jianyan.dupes.shingles import copied_spans
+from jianyan.embed.engines import query_embedder
+from jianyan.errors import DraftError
+from jianyan.evaluation.dupes import evaluate_dupes, load_dupe_cases
+from jianyan.index.sync import load_indexes, sync_indexes
+from jianyan.ingest.draft import read_draft
+from jianyan.ingest.pipeline import ingest_paths
 from jianyan.store import Store
 
 from .conftest import CORPORA, PROPOSALS_CSV, SHARED, requires_shared

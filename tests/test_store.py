@@ -11,8 +11,8 @@ import time
 
 import pytest
 
-from jianyan.errors import NotFound, StoreError
 from jianyan.documents import Passage
+from jianyan.errors import NotFound, StoreError
 from jianyan.ingest.pipeline import ingest_paths
 from jianyan.store import SCHEMA_VERSION, Store
 

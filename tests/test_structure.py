@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from jianyan.documents import lines_from_text
+from jianyan.documents import SourceDocument, lines_from_text
 from jianyan.ingest.clean import clean_lines
 from jianyan.ingest.pipeline import prepare
-from jianyan.documents import SourceDocument
 from jianyan.ingest.structure import parse_structure
 
 from .conftest import CORPORA, SEED, proposal_rows, requires_shared

@@ -13,7 +13,8 @@ from fastapi import FastAPI
 
 from .. import __version__
 from . import errors
-from .middleware import LimitsMiddleware, RequestLogMiddleware, SecurityHeadersMiddleware, TrustedHostMiddleware
+from .middleware import (LimitsMiddleware, RequestLogMiddleware, SecurityHeadersMiddleware,
+                         TrustedHostMiddleware)
 from .routes import documents, dupes, page, search, status
 from .service import Service
 from .settings import ServiceSettings

@@ -6,8 +6,8 @@ import json
 import logging
 import time
 
-from .errors import TOO_LARGE, error_body
 from ..errors import UploadTooLarge
+from .errors import TOO_LARGE, error_body
 
 log = logging.getLogger("jianyan.http")
 

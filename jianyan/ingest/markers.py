@@ -13,7 +13,6 @@ from dataclasses import dataclass
 
 from .numerals import cn_to_int
 
-
 # Proposal section labels as proposal-management systems emit them: the three every Jiangsu
 # proposal has, then rarer ones.
 CANONICAL_PROPOSAL_SECTIONS = ("调研情况", "问题分析", "具体建议")

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import re
 
+from ..documents import DocumentMetadata, Paragraph
 from .markers import CANONICAL_PROPOSAL_SECTIONS, starts_with_marker
 from .numerals import cn_digits_to_int, cn_small_to_int
-from ..documents import DocumentMetadata, Paragraph
 
 DOC_TYPES = ("proposal", "report", "policy", "other")
 

@@ -17,6 +17,7 @@ from typing import Callable
 
 from tqdm import tqdm
 
+from ..documents import Paragraph, Passage, PreparedDocument, SourceDocument
 from ..errors import InputError, JianyanError
 from ..hashing import sha256_hex
 from ..store import Store
@@ -25,7 +26,6 @@ from .chunk import chunk_blocks
 from .clean import clean_lines
 from .filetype import KNOWN_SUFFIXES
 from .metadata import extract_metadata
-from ..documents import Paragraph, Passage, PreparedDocument, SourceDocument
 from .readers import FieldMapping, read_file
 from .structure import Structure, parse_structure
 

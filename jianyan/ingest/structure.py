@@ -15,10 +15,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
+from ..documents import HeadingNode
 from .markers import FAMILIES, INLINE_BEFORE, Family, match_at_start
 from .numerals import cn_to_int
-from ..documents import HeadingNode
 
 HEADING_LABEL_MAX = 40
 _SENTENCE_END = re.compile(r"[。！？；;!?]")
@@ -62,35 +63,47 @@ def heading_label(paragraph: str, pos: int, family: Family | None, marker_end: i
     return label
 
 
-def _inline_markers(paragraph: str, start_match) -> list[tuple[int, int, Family, int | None]]:
+class Cut(NamedTuple):
+    """A heading marker found in a paragraph: where it starts and ends (offsets in the paragraph),
+    its family (None for a heading the source's style declared), its number, and whether it stands
+    inside the paragraph rather than at its start."""
+
+    at: int
+    marker_end: int
+    family: Family | None
+    number: int | None
+    inline: bool
+
+
+def _inline_markers(paragraph: str, start_match) -> list[Cut]:
     """Markers inside a paragraph that form an in-order run (1, 2, 3…) of one family."""
-    found: list[tuple[int, int, Family, int | None]] = []
+    found: list[Cut] = []
     for fam in FAMILIES:
         if not fam.inline:
             continue
         expected = 1
         if start_match is not None and start_match[0] is fam and start_match[1] is not None:
             expected = start_match[1] + 1
-        run: list[tuple[int, int, Family, int | None]] = []
+        run: list[Cut] = []
         for m in fam.pattern.finditer(paragraph):
             if m.start() == 0 or not INLINE_BEFORE.search(paragraph[: m.start()]):
                 continue
             if fam.kind == "proposal":
-                run.append((m.start(), m.end(), fam, None))
+                run.append(Cut(m.start(), m.end(), fam, None, True))
                 continue
             number = cn_to_int(m.group(1))
             if number == expected:
-                run.append((m.start(), m.end(), fam, number))
+                run.append(Cut(m.start(), m.end(), fam, number, True))
                 expected += 1
         # A lone inline item is no enumeration unless it continues one the paragraph began.
         begun_here = start_match is not None and start_match[0] is fam
         if fam.kind == "proposal" or len(run) >= 2 or (run and begun_here):
             found.extend(run)
-    found.sort(key=lambda t: t[0])
+    found.sort(key=lambda c: c.at)
     # Two families at one position (e.g. "一、" inside "（一、"): keep the first found.
-    dedup: list[tuple[int, int, Family, int | None]] = []
+    dedup: list[Cut] = []
     for item in found:
-        if dedup and item[0] < dedup[-1][1]:
+        if dedup and item.at < dedup[-1].marker_end:
             continue
         dedup.append(item)
     return dedup
@@ -131,19 +144,18 @@ def parse_structure(text: str, heading_levels: dict[int, int] | None = None) -> 
         pos = p_end + 1
         if not paragraph.strip():
             continue
-        cuts: list[tuple[int, int, Family | None, int | None, bool]] = []  # (pos, marker_end, fam, n, inline)
+        cuts: list[Cut] = []
         start_match = match_at_start(paragraph)
         if start_match is not None:
             fam, number, m = start_match
-            cuts.append((m.start(), m.end(), fam, number, False))
+            cuts.append(Cut(m.start(), m.end(), fam, number, False))
             start_info = (fam, number)
         elif index in heading_levels:
-            cuts.append((0, 0, None, None, False))
+            cuts.append(Cut(0, 0, None, None, False))
             start_info = None
         else:
             start_info = None
-        for at, end, fam, number in _inline_markers(paragraph, start_info):
-            cuts.append((at, end, fam, number, True))
+        cuts.extend(_inline_markers(paragraph, start_info))
 
         seg_from = p_start
         for at, marker_end, fam, number, inline in cuts:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 
-
 def find_spans(text: str, terms: list[str]) -> list[list[int]]:
     """Non-overlapping [start, end) spans of `terms` in `text`; longer terms win overlaps."""
     taken = bytearray(len(text))

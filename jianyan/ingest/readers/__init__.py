@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ...documents import SourceDocument
 from ...hashing import sha256_hex
 from ..filetype import sniff
-from ...documents import SourceDocument
 from .docx import read_docx
 from .pdf import read_pdf
 from .records import FieldMapping, RecordProblem, read_records

@@ -6,9 +6,9 @@ import re
 import zipfile
 from pathlib import Path
 
+from ...documents import SourceLine
 from ...errors import CorruptFile, EmptyDocument
 from ..filetype import check_zip
-from ...documents import SourceLine
 
 _HEADING_STYLE = re.compile(r"^(?:Heading|标题)\s*(\d)$", re.IGNORECASE)
 # Key cells of a metadata table ("提案人 | 张三") and the field each fills.

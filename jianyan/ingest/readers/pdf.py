@@ -13,9 +13,9 @@ import statistics
 from collections import Counter
 from pathlib import Path
 
+from ...documents import SourceLine
 from ...errors import CorruptFile, EncryptedFile, NeedsOCR
 from ..clean import is_page_number, join_wrapped
-from ...documents import SourceLine
 
 _EDGE_LINES = 2  # lines at the top and bottom of a page that may be running headers/footers
 

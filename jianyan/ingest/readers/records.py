@@ -16,10 +16,10 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ...documents import SourceDocument, lines_from_text
 from ...errors import CorruptFile, EmptyDocument, MappingError
 from ...hashing import sha256_hex
 from ..encoding import decode_text
-from ...documents import SourceDocument, lines_from_text
 
 FIELDS = ("id", "title", "body", "author", "category", "date", "year", "doc_number", "issuer",
           "doc_type")

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import re
 
-from ..encoding import decode_text
-from ...errors import EmptyDocument
 from ...documents import SourceLine, lines_from_text
+from ...errors import EmptyDocument
+from ..encoding import decode_text
 
 _MD_HEADING = re.compile(r"^(#{1,6})\s+(.*)$")
 _MD_NOISE = re.compile(r"(\*\*|__|`)")
