@@ -337,22 +337,50 @@ def eval_group():
     """评测检索与查重质量。"""
 
 
+def cv_options(f):
+    f = click.option("--seed", type=int, default=0, show_default=True, help="交叉验证分折的随机种子")(f)
+    return click.option("--cv", "cv", type=click.IntRange(2, 100), default=None, metavar="K",
+                        help="K 折交叉验证：在常数网格上按其余各折选出最优，报告留出折上的成绩（与样本内成绩并列）")(f)
+
+
+def _cross_validated(run, evaluated, cases, k, seed):
+    if k is None:
+        return None
+    if k > len(cases):
+        _fail(f"交叉验证的折数 {k} 超过了评测案例数 {len(cases)}", 2)
+    return run(evaluated, cases, k, seed)
+
+
+def _print_eval(report: dict, table: str, crossed, format_cv, as_json: bool) -> None:
+    if as_json:
+        if crossed is not None:
+            report = {**report, "cross_validation": crossed.to_dict()}
+        click.echo(json.dumps(report, ensure_ascii=False, indent=1))
+        return
+    click.echo(table)
+    if crossed is not None:
+        click.echo("\n" + format_cv(crossed))
+
+
 @eval_group.command(name="search")
 @click.argument("queries", type=click.Path(exists=True, dir_okay=False))
 @click.option("--mode", "modes", multiple=True, type=click.Choice(("hybrid", "dense", "keyword")),
               help="只评测某种检索方式（可重复）；默认三种并列")
 @click.option("--json", "as_json", is_flag=True, help="输出 JSON")
+@cv_options
 @data_option
-def eval_search(queries, modes, as_json, data_dir):
+def eval_search(queries, modes, as_json, cv, seed, data_dir):
     """按 search-queries.jsonl 格式评测：Recall@10、MRR@10、nDCG@10，分检索方式和查询类别。"""
-    from .evaluation.search import evaluate, format_table, load_cases
+    from .evaluation.search import cross_validate_search, evaluate, format_search_cv, format_table, load_cases
 
     searcher = _view(data_dir).searcher
     try:
-        report = evaluate(searcher, load_cases(queries), list(modes) or None)
+        cases = load_cases(queries)
+        report = evaluate(searcher, cases, list(modes) or None)
+        crossed = _cross_validated(cross_validate_search, searcher, cases, cv, seed)
     except JianyanError as exc:
         _fail(exc.message)
-    click.echo(json.dumps(report.to_dict(), ensure_ascii=False, indent=1) if as_json else format_table(report))
+    _print_eval(report.to_dict(), format_table(report), crossed, format_search_cv, as_json)
 
 
 def _read_draft(path: str, title: str):
@@ -419,17 +447,21 @@ def dupes(file, text, title, cluster, year, as_json, data_dir):
 @eval_group.command(name="dupes")
 @click.argument("cases", type=click.Path(exists=True, dir_okay=False))
 @click.option("--json", "as_json", is_flag=True, help="输出 JSON")
+@cv_options
 @data_option
-def eval_dupes(cases, as_json, data_dir):
+def eval_dupes(cases, as_json, cv, seed, data_dir):
     """按 duplicate-cases.jsonl 格式评测查重：precision、recall、F1，分类别，distinct 误报。"""
-    from .evaluation.dupes import evaluate_dupes, format_dupe_table, load_dupe_cases
+    from .evaluation.dupes import (cross_validate_dupes, evaluate_dupes, format_dupe_cv, format_dupe_table,
+                                   load_dupe_cases)
 
     checker = _view(data_dir).checker
     try:
-        ev = evaluate_dupes(checker, load_dupe_cases(cases))
+        loaded = load_dupe_cases(cases)
+        ev = evaluate_dupes(checker, loaded)
+        crossed = _cross_validated(cross_validate_dupes, checker, loaded, cv, seed)
     except JianyanError as exc:
         _fail(exc.message)
-    click.echo(json.dumps(ev.to_dict(), ensure_ascii=False, indent=1) if as_json else format_dupe_table(ev))
+    _print_eval(ev.to_dict(), format_dupe_table(ev), crossed, format_dupe_cv, as_json)
 
 
 @cli.group()

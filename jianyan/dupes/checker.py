@@ -230,16 +230,21 @@ class DuplicateChecker:
 
     def check_draft(self, draft: Draft, exclude_external_ids: tuple[str, ...] = (),
                     limit: int = 10) -> DupeResult:
-        compared = self._compared_draft(draft)
         if not self._by_doc:
+            self._compared_draft(draft)  # the draft is still embedded: a model that fails says so
             return DupeResult("none", [], draft.text, notice="文档库中还没有提案，无法查重")
+        matches = [m for m in self.compare_all(draft, exclude_external_ids) if m.verdict != "none"]
+        matches.sort(key=lambda m: (verdict_rank(m.verdict), -max(m.scores["semantic"], m.scores["copied_draft"])))
+        return DupeResult(matches[0].verdict if matches else "none", matches[:limit], draft.text)
+
+    def compare_all(self, draft: Draft, exclude_external_ids: tuple[str, ...] = ()) -> list[Match]:
+        """Every candidate compared with the draft, whatever its verdict (for calibration)."""
+        compared = self._compared_draft(draft)
         excluded = set(exclude_external_ids)
         exclude = {d for d, b in self.docs.items() if b.external_id in excluded} if excluded else set()
         candidates = self._candidates(compared, exclude)
         past = self.stored(candidates)
-        matches = [m for m in (self.compare(compared, d, past[d]) for d in candidates) if m.verdict != "none"]
-        matches.sort(key=lambda m: (verdict_rank(m.verdict), -max(m.scores["semantic"], m.scores["copied_draft"])))
-        return DupeResult(matches[0].verdict if matches else "none", matches[:limit], draft.text)
+        return [self.compare(compared, d, past[d]) for d in candidates]
 
     def cluster(self, year: int | None = None) -> list[dict]:
         """并案 groups of stored proposals (see `clusters.py`)."""
