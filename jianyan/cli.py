@@ -15,8 +15,7 @@ from .config import resolve_data_dir
 from .errors import JianyanError
 from .ingest.metadata import DOC_TYPES
 from .ingest.structure import iter_nodes
-from .labels import DOC_TYPE_NAMES as TYPE_NAMES
-from .labels import STATUS_NAMES, VERDICT_NAMES
+from .labels import DOC_TYPE_NAMES, STATUS_NAMES, VERDICT_NAMES
 from .library import Library
 from .store import Store
 
@@ -116,7 +115,7 @@ def docs(doc_type, limit, as_json, data_dir):
         return
     click.echo("编号\t类型\t年份\t段落\t标题")
     for r in rows:
-        click.echo(f"{r['id']}\t{TYPE_NAMES.get(r['doc_type'], r['doc_type'])}\t{r['year'] or '-'}\t"
+        click.echo(f"{r['id']}\t{DOC_TYPE_NAMES.get(r['doc_type'], r['doc_type'])}\t{r['year'] or '-'}\t"
                    f"{r['n_passages']}\t{r['title']}")
 
 
@@ -141,7 +140,7 @@ def show(ref, with_passages, as_json, data_dir):
                       ("author", "作者"), ("category", "类别"), ("source", "来源")):
         value = doc.get(key)
         if value:
-            click.echo(f"  {name}：{TYPE_NAMES.get(value, value) if key == 'doc_type' else value}")
+            click.echo(f"  {name}：{DOC_TYPE_NAMES.get(value, value) if key == 'doc_type' else value}")
     click.echo(f"  段落：{doc['n_passages']} 个，{doc['n_chars']} 字")
     click.echo("结构：")
     from .documents import HeadingNode
@@ -251,7 +250,7 @@ def search(query, mode, k, doc_type, year, category, as_json, data_dir):
         click.echo(result.notice or "没有找到相关文档")
         return
     for rank, doc in enumerate(result.results, start=1):
-        click.echo(f"{rank}. 《{doc.title}》 {TYPE_NAMES.get(doc.doc_type, doc.doc_type)} "
+        click.echo(f"{rank}. 《{doc.title}》 {DOC_TYPE_NAMES.get(doc.doc_type, doc.doc_type)} "
                    f"{doc.year or ''}  [{doc.external_id}]")
         for p in doc.passages:
             text, offset = snippet(p.text, p.highlights)

@@ -28,6 +28,7 @@ from .search.searcher import Searcher
 from .store import Store
 
 log = logging.getLogger("jianyan.library")
+NO_INDEX = "还没有检索索引：请先用 jianyan ingest 导入文档（或运行 jianyan reindex）"
 
 
 @dataclass
@@ -58,7 +59,7 @@ class View:
             self.generation = self.store.generation
             self.indexes = load_indexes(data_dir)
             if self.indexes is None:
-                raise NotReady("还没有检索索引：请先用 jianyan ingest 导入文档（或运行 jianyan reindex）")
+                raise NotReady(NO_INDEX)
             self.index_generation = self.indexes.meta.get("generation")
             self.searcher = Searcher(self.store, self.indexes, embedder)
             self.checker = DuplicateChecker(self.store, self.indexes, embedder)
@@ -127,10 +128,9 @@ class Library:
 
     def open_view(self, embedder=None, pinned: bool = False) -> View:
         """A read view (see `View`); `embedder` embeds queries and drafts (default: `query_embedder`)."""
-        if not self.has_index():
-            raise NotReady("还没有检索索引：请先用 jianyan ingest 导入文档（或运行 jianyan reindex）")
-        return View(self.data_dir, embedder if embedder is not None else self.query_embedder(),
-                          pinned=pinned)
+        if not self.has_index():  # before loading a model: the first thing to fix
+            raise NotReady(NO_INDEX)
+        return View(self.data_dir, embedder if embedder is not None else self.query_embedder(), pinned=pinned)
 
     # -- writing: the store first, then the indexes derived from it ------------------------------
     def ingest(self, paths: Iterable[str | Path] = (), files: list[FileToIngest] | None = None,

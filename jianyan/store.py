@@ -242,10 +242,14 @@ class Store:
 
     # -- bulk reads for the indexes, the searcher and 查重 (a constant number of queries each) --
     def document_briefs(self, doc_type: str | None = None) -> dict[int, DocumentBrief]:
-        where, args = ("WHERE doc_type = ?", (doc_type,)) if doc_type else ("", ())
+        where, args = self._document_filter(doc_type)
         rows = self.conn.execute(f"SELECT id, external_id, title, doc_type, year, category, author "
-                                 f"FROM documents {where}", args)
+                                 f"FROM documents{where}", args)
         return {r[0]: DocumentBrief(*r) for r in rows}
+
+    def passage_documents(self) -> dict[int, int]:
+        """Passage id → document id, for every passage (what the searcher groups hits by)."""
+        return dict(self.conn.execute("SELECT id, document_id FROM passages"))
 
     def passage_spans(self, doc_type: str | None = None) -> list[PassageSpan]:
         """Every passage (of documents of `doc_type`), in document and reading order."""
@@ -264,8 +268,8 @@ class Store:
         return dict(self._by_ids("SELECT id, text FROM documents WHERE id IN ({})", ids))
 
     def iter_document_texts(self, doc_type: str | None = None) -> Iterator[tuple[int, str]]:
-        where, args = ("WHERE doc_type = ?", (doc_type,)) if doc_type else ("", ())
-        yield from self.conn.execute(f"SELECT id, text FROM documents {where} ORDER BY id", args)
+        where, args = self._document_filter(doc_type)
+        yield from self.conn.execute(f"SELECT id, text FROM documents{where} ORDER BY id", args)
 
     def document_titles(self) -> dict[int, str]:
         return dict(self.conn.execute("SELECT id, title FROM documents"))

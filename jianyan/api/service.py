@@ -18,7 +18,6 @@ from pathlib import Path
 from ..embed.batching import BatchingEmbedder
 from ..embed.engines import service_query_embedder
 from ..errors import Busy
-from ..index.sync import SyncReport
 from ..library import Library
 from .jobs import Job, JobManager
 from .settings import ServiceSettings
@@ -67,7 +66,7 @@ class Service:
             self.bulk_embedder = inner if inner.engine.startswith("sentence-transformers") else None
             log.info("检索向量模型：%s（%s）", self.embedder.model_id, self.embedder.engine)
             with self.write_lock:
-                self._logged(self.library.sync())
+                self.library.sync()  # logs what it did (index/sync.py)
                 self._swap()
             self.state = "ready"
             log.info("服务就绪：%s，用时 %.1f 秒", self.data_dir, time.perf_counter() - t0)
@@ -75,12 +74,6 @@ class Service:
             self.state, self.error = "failed", getattr(exc, "message", "") or f"{type(exc).__name__}: {exc}"
             self.holder.unavailable = f"服务启动失败：{self.error}（请查看服务日志）"
             log.exception("服务启动失败")
-
-    @staticmethod
-    def _logged(r: SyncReport | None) -> None:
-        if r is not None and r.changed:
-            log.info("索引已更新（%s）：新增段落 %d，删除 %d，向量化 %d 字，用时 %.1f 秒",
-                     r.engine, r.added, r.removed, r.embedded_chars, r.seconds)
 
     def _swap(self) -> None:
         """Under the write lock: a new snapshot for readers, then a WAL checkpoint, then pin it
@@ -120,7 +113,6 @@ class Service:
                                          embedder=self.bulk_embedder, label="上传", on_outcome=job.on_outcome,
                                          before_sync=embedding, on_embed=job.on_embed)
             if result.ingest.stored:
-                self._logged(result.sync)
                 job.phase = "indexing"
                 self._swap()
 
@@ -130,9 +122,7 @@ class Service:
         if not self.write_lock.acquire(timeout=DELETE_WAIT_SECONDS):
             raise Busy("正在导入其他文档，请稍后再删除")
         try:
-            result = self.library.remove(ref, embedder=self.embedder)  # removals only: nothing to embed
-            self._logged(result.sync)
-            row = result.removed
+            row = self.library.remove(ref, embedder=self.embedder).removed  # removals: nothing to embed
             self._swap()
         finally:
             self.write_lock.release()

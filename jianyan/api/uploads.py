@@ -14,6 +14,8 @@ import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
 from ..errors import BadRequest, BadUpload, JianyanError, UnsupportedFileType
 from ..ingest.encoding import decode_text
 from ..ingest.filetype import KNOWN_SUFFIXES, sniff
@@ -98,8 +100,6 @@ def validate(saved: list[SavedUpload]) -> None:
 # -- multipart forms ------------------------------------------------------------------------------
 async def read_form(request, max_files: int):
     """The request's multipart form, or `BadRequest` in words (too many files, not a form)."""
-    from starlette.exceptions import HTTPException as StarletteHTTPException
-
     if not request.headers.get("content-type", "").startswith("multipart/form-data"):
         raise BadRequest("请用 multipart/form-data 表单上传文件")
     try:

@@ -84,6 +84,13 @@ class ComparedText:
     lengths: np.ndarray
     normalised: Normalised | None = None
 
+    @classmethod
+    def of(cls, text: str, passages, vectors: np.ndarray) -> "ComparedText":
+        """From a text and its passages (anything with start, end and heading_path)."""
+        return cls(text, [p.start for p in passages], [p.end for p in passages],
+                   [list(p.heading_path) for p in passages], vectors,
+                   np.asarray([p.end - p.start for p in passages], float))
+
     def norm(self) -> Normalised:
         if self.normalised is None:
             self.normalised = normalise(self.text)
@@ -136,11 +143,8 @@ class DuplicateChecker:
             texts = self.store.document_texts(missing)
             for d in missing:
                 spans = self._by_doc[d]
-                self._compared[d] = ComparedText(
-                    texts[d], [p.start for p in spans], [p.end for p in spans],
-                    [list(p.heading_path) for p in spans],
-                    self.indexes.vectors.reconstruct([p.id for p in spans]),
-                    np.asarray([p.end - p.start for p in spans], float))
+                self._compared[d] = ComparedText.of(texts[d], spans,
+                                                    self.indexes.vectors.reconstruct([p.id for p in spans]))
         return {d: self._compared[d] for d in doc_ids}
 
     def lsh_index(self):
@@ -169,11 +173,8 @@ class DuplicateChecker:
 
     # -- a draft -----------------------------------------------------------------------------
     def _compared_draft(self, draft: Draft) -> ComparedText:
-        passages = draft.passages
-        vectors = self.embedder.embed_passages([p.text for p in passages])
-        return ComparedText(draft.text, [p.start for p in passages], [p.end for p in passages],
-                            [p.heading_path for p in passages], vectors,
-                            np.asarray([p.end - p.start for p in passages], float))
+        vectors = self.embedder.embed_passages([p.text for p in draft.passages])
+        return ComparedText.of(draft.text, draft.passages, vectors)
 
     def _candidates(self, draft: ComparedText, exclude: set[int]) -> list[int]:
         """Proposals sharing text with the draft (LSH Ensemble) or near its passages (FAISS),

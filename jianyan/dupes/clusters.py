@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from .shingles import copied_spans, minhash
-from .verdicts import verdict, verdict_fields
+from .verdicts import FLAGGED, verdict, verdict_fields
 
 
 def pairwise_semantic(texts: list) -> np.ndarray:
@@ -64,7 +64,7 @@ def cluster_proposals(checker, year: int | None = None) -> list[dict]:
         _, cov_a, cov_b = copied_spans(texts[a].norm(), texts[b].norm())
         scores = {"copied_draft": cov_a, "copied_past": cov_b, "semantic": float(semantic[pos[a], pos[b]])}
         v = verdict(scores, checker.t)
-        if v in ("duplicate", "overlap"):
+        if v in FLAGGED:
             edges.append((a, b, v, scores))
     groups = [g for g in connected_groups(docs, [(a, b) for a, b, _, _ in edges]) if len(g) >= 2]
     clusters = [_render(checker.docs, members, edges) for members in groups]

@@ -16,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 VERDICTS = ("duplicate", "overlap", "related", "none")  # strongest first
+FLAGGED = ("duplicate", "overlap")  # verdicts that flag a draft and join proposals for 并案
 VERDICT_NAMES = {"duplicate": "重复", "overlap": "部分重复", "related": "相关", "none": "未发现重复"}
 
 

@@ -15,12 +15,10 @@ from pathlib import Path
 import numpy as np
 
 from ..dupes.checker import DuplicateChecker
-from ..dupes.verdicts import Thresholds, verdict
+from ..dupes.verdicts import FLAGGED, Thresholds, verdict
 from ..errors import InputError
 from ..ingest.draft import draft_from_text
 from .cv import cross_validate
-
-FLAGGED = ("duplicate", "overlap")
 
 
 @dataclass

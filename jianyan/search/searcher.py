@@ -111,8 +111,7 @@ class Searcher:
         """Which document each passage belongs to, and the documents' briefs: what filters,
         grouping and results need, read once per view instead of once per hit."""
         self.docs = self.store.document_briefs()
-        self._spans = self.store.passage_spans()
-        self.passage_doc = {p.id: p.document_id for p in self._spans}
+        self.passage_doc = self.store.passage_documents()
 
     # -- filters -----------------------------------------------------------------------------
     def allowed_passages(self, filters: Filters | None, exclude_docs: set[int]) -> np.ndarray | None:
@@ -125,7 +124,7 @@ class Searcher:
                         and (f.year_to is None or (b.year is not None and b.year <= f.year_to))
                         and (f.category is None or b.category == f.category)
                         and d not in exclude_docs}
-        return np.asarray([p.id for p in self._spans if p.document_id in allowed_docs], np.int64)
+        return np.asarray([p for p, d in self.passage_doc.items() if d in allowed_docs], np.int64)
 
     # -- channels ----------------------------------------------------------------------------
     def keyword_passages(self, query: str, allowed: np.ndarray | None) -> dict[int, float]:
