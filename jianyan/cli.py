@@ -12,7 +12,7 @@ import click
 
 from . import __version__
 from .config import resolve_data_dir
-from .errors import JianyanError
+from .errors import DraftError, InputError, JianyanError
 from .ingest.metadata import DOC_TYPES
 from .ingest.structure import iter_nodes
 from .labels import DOC_TYPE_NAMES, STATUS_NAMES, VERDICT_NAMES
@@ -343,11 +343,7 @@ def cv_options(f):
 
 
 def _cross_validated(run, evaluated, cases, k, seed):
-    if k is None:
-        return None
-    if k > len(cases):
-        _fail(f"交叉验证的折数 {k} 超过了评测案例数 {len(cases)}", 2)
-    return run(evaluated, cases, k, seed)
+    return None if k is None else run(evaluated, cases, k, seed)
 
 
 def _print_eval(report: dict, table: str, crossed, format_cv, as_json: bool) -> None:
@@ -390,7 +386,7 @@ def _read_draft(path: str, title: str):
     try:
         return read_draft(Path(path), title=title)
     except JianyanError as exc:
-        _fail(exc.message, 2 if exc.code in ("bad_input", "bad_draft") else 1)
+        _fail(exc.message, 2 if isinstance(exc, (InputError, DraftError)) else 1)
 
 
 @cli.command()

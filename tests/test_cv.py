@@ -8,6 +8,7 @@ import pytest
 
 from jianyan.dupes.checker import DuplicateChecker
 from jianyan.embed.engines import query_embedder
+from jianyan.errors import InputError
 from jianyan.evaluation.cv import cross_validate, kfold, pick
 from jianyan.evaluation.dupes import cross_validate_dupes, evaluate_dupes, load_dupe_cases
 from jianyan.evaluation.search import cross_validate_search, evaluate, load_cases
@@ -22,7 +23,7 @@ def test_folds_partition_the_cases_evenly_and_reproducibly():
     assert {len(f) for f in folds} == {4, 5}
     assert [f.tolist() for f in folds] == [f.tolist() for f in kfold(23, 5, seed=3)]
     assert [f.tolist() for f in folds] != [f.tolist() for f in kfold(23, 5, seed=4)]
-    with pytest.raises(ValueError):
+    with pytest.raises(InputError, match="折数"):
         kfold(3, 5)
 
 
@@ -64,3 +65,38 @@ def test_the_shipped_rows_equal_the_plain_evaluations(proposal_index):
     dupes = cross_validate_dupes(checker, dupe_cases, k=2)
     assert (dupes.shipped.tp, dupes.shipped.fp, dupes.shipped.fn) == (plain.tp, plain.fp, plain.fn)
     assert dupes.shipped.by_kind == plain.by_kind
+
+
+@pytest.mark.parametrize("line, words", [
+    ('{"query": "养老", "relevant": {"a": "high"}}', "格式不对"),
+    ('{"query": 123, "relevant": ["a"]}', "格式不对"),
+    ('{"query": "养老", "relevant": ["a"], "kind": ["x"]}', "格式不对"),
+    ('{"query": "\\ud800", "relevant": ["a"]}', "无法识别"),
+    ('[1]', "JSON 对象"),
+    ('not json', "格式不对（不是有效的 JSON）"),
+    ('', "没有任何案例"),
+])
+def test_search_case_files_with_flaws_are_refused_in_words(tmp_path, line, words):
+    path = tmp_path / "cases.jsonl"
+    path.write_text(line + "\n", encoding="utf-8")
+    with pytest.raises(InputError, match=words):
+        load_cases(path)
+
+
+@pytest.mark.parametrize("line, words", [
+    ('{"text": 12345, "duplicate_of": []}', "应为文字"),
+    ('{"text": "关于…", "duplicate_of": "2022-005"}', "应为列表"),
+    ('{"text": "\\ud800", "duplicate_of": []}', "无法识别"),
+])
+def test_dupe_case_files_with_flaws_are_refused_in_words(tmp_path, line, words):
+    path = tmp_path / "cases.jsonl"
+    path.write_text(line + "\n", encoding="utf-8")
+    with pytest.raises(InputError, match=words):
+        load_dupe_cases(path)
+
+
+def test_a_gbk_case_file_is_refused_in_words(tmp_path):
+    path = tmp_path / "cases.jsonl"
+    path.write_bytes('{"query": "养老服务", "relevant": ["a"]}'.encode("gbk"))
+    with pytest.raises(InputError, match="UTF-8"):
+        load_cases(path)

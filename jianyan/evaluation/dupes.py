@@ -8,7 +8,6 @@ listed (or when only other proposals are flagged), a false negative otherwise.
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
@@ -18,6 +17,7 @@ from ..dupes.checker import DuplicateChecker
 from ..dupes.verdicts import FLAGGED, Thresholds, verdict
 from ..errors import InputError
 from ..ingest.draft import draft_from_text
+from .cases import encodable, read_jsonl
 from .cv import cross_validate
 
 
@@ -49,15 +49,15 @@ class DupeEval:
 
 def load_dupe_cases(path: Path) -> list[dict]:
     out = []
-    for n, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            obj = json.loads(line)
-            out.append({"id": obj.get("id", str(n)), "title": obj.get("title", ""), "text": obj["text"],
-                        "duplicate_of": list(obj.get("duplicate_of", [])), "kind": obj.get("kind", "all")})
-        except (json.JSONDecodeError, KeyError, TypeError) as exc:
-            raise InputError(f"第 {n} 行格式不对（需要 text 和 duplicate_of 字段）：{exc}", path=str(path)) from exc
+    for n, obj in read_jsonl(path, "text 和 duplicate_of"):
+        case = {"id": str(obj.get("id", n)), "title": obj.get("title", ""), "text": obj.get("text"),
+                "duplicate_of": obj.get("duplicate_of", []), "kind": obj.get("kind", "all")}
+        if not (isinstance(case["text"], str) and isinstance(case["title"], str) and isinstance(case["kind"], str)
+                and isinstance(case["duplicate_of"], list)):
+            raise InputError(f"第 {n} 行格式不对：text、title、kind 应为文字，duplicate_of 应为列表", path=str(path))
+        case["duplicate_of"] = [str(d) for d in case["duplicate_of"]]
+        encodable(case["title"] + case["text"], n, path)
+        out.append(case)
     return out
 
 

@@ -14,7 +14,6 @@ Metrics at k = 10, macro-averaged over queries that have at least one relevant d
 from __future__ import annotations
 
 import copy
-import json
 import math
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -23,6 +22,7 @@ import numpy as np
 
 from ..errors import InputError
 from ..search.searcher import MODES, FusionConfig, Searcher
+from .cases import encodable, read_jsonl
 from .cv import cross_validate, pick
 
 K = 10
@@ -39,21 +39,18 @@ class QueryCase:
 
 def load_cases(path: Path) -> list[QueryCase]:
     cases = []
-    try:
-        lines = Path(path).read_text(encoding="utf-8").splitlines()
-    except OSError as exc:
-        raise InputError(f"无法读取评测文件（{exc.strerror}）", path=str(path)) from exc
-    for n, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
+    for n, obj in read_jsonl(path, "query 和 relevant"):
         try:
-            obj = json.loads(line)
             rel = obj["relevant"]
             relevant = {str(r): 1.0 for r in rel} if isinstance(rel, list) else \
                 {str(key): float(v) for key, v in rel.items()}
-            cases.append(QueryCase(str(obj.get("id", n)), obj["query"], relevant, obj.get("kind", "all"),
-                                   obj.get("source")))
-        except (json.JSONDecodeError, KeyError, TypeError, AttributeError) as exc:
+            case = QueryCase(str(obj.get("id", n)), obj["query"], relevant, obj.get("kind", "all"),
+                             obj.get("source"))
+            if not isinstance(case.query, str) or not isinstance(case.kind, str):
+                raise TypeError("query 和 kind 应为文字")
+            cases.append(case)
+            encodable(case.query, n, path)
+        except (KeyError, TypeError, AttributeError, ValueError) as exc:
             raise InputError(f"第 {n} 行格式不对（需要 query 和 relevant 字段）：{exc}", path=str(path)) from exc
     return cases
 

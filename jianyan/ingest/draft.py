@@ -12,7 +12,7 @@ from .clean import clean_lines
 from .filetype import sniff
 from .metadata import extract_metadata
 from .pipeline import split_paragraphs
-from .readers import read_file
+from .readers import RECORD_FORMATS, read_file
 
 MIN_DRAFT_CHARS = 20
 MAX_DRAFT_CHARS = 50_000
@@ -42,11 +42,12 @@ def read_draft(path: Path, name: str | None = None, title: str = "",
     from the file name says nothing about the proposal and is not used."""
     path, title = Path(path), (title or "").strip()
     too_long = InputError(f"提案文件过大：正文超过 {max_chars:,} 字，不像一份提案")
-    if sniff(path) in ("txt", "md") and path.stat().st_size > max_chars * TEXT_BYTES_PER_CHAR:
+    fmt = sniff(path)
+    if fmt in RECORD_FORMATS:  # even a one-row export: a draft is one proposal's own file
+        raise InputError("查重一次只能检查一份提案文件（不支持 CSV/XLSX/JSONL 批量文件）")
+    if fmt in ("txt", "md") and path.stat().st_size > max_chars * TEXT_BYTES_PER_CHAR:
         raise too_long
     docs, _ = read_file(path, Path(name or path).name, name=name)
-    if len(docs) != 1:
-        raise InputError("查重一次只能检查一份提案文件（不支持 CSV/XLSX/JSONL 批量文件）")
     if sum(len(line.text) for line in docs[0].lines) > max_chars:
         raise too_long
     paragraphs = clean_lines(docs[0].lines)
@@ -54,9 +55,13 @@ def read_draft(path: Path, name: str | None = None, title: str = "",
     if not title:
         found = extract_metadata(paragraphs, "\n".join(p.text for p in paragraphs), docs[0].fields).title
         title = found if found != docs[0].fields.get("file_title") else ""
-    if title and (not paragraphs or paragraphs[0].text.strip() != title.strip()):
-        paragraphs = [Paragraph(title.strip()), *paragraphs]
-    return _draft(title.strip(), paragraphs)
+    if title:
+        # The title as the body's lines are cleaned (spaces, full-width letters), so that a file
+        # whose first line is the title does not get it twice.
+        heading = clean_lines(lines_from_text(title))
+        if heading and (not paragraphs or paragraphs[0].text != heading[0].text):
+            paragraphs = [*heading, *paragraphs]
+    return _draft(title, paragraphs)
 
 
 def _checked_body(text: str) -> str:

@@ -26,7 +26,7 @@ from .chunk import chunk_blocks
 from .clean import clean_lines
 from .filetype import KNOWN_SUFFIXES
 from .metadata import extract_metadata
-from .readers import FieldMapping, read_file
+from .readers import RECORD_FORMATS, FieldMapping, read_file
 from .structure import Structure, parse_structure
 
 log = logging.getLogger("jianyan.ingest")
@@ -174,7 +174,7 @@ def _ingest_files(files: list[FileToIngest], store: Store, mapping: FieldMapping
         for p in problems:
             record(Outcome(p.source, "failed", p.message, p.code))
             log.info("导入失败 %s：%s", p.source, p.message)
-        if docs and docs[0].source_format in ("csv", "jsonl", "xlsx"):
+        if docs and docs[0].source_format in RECORD_FORMATS:
             _ingest_batch(docs, store, doc_type, report, progress, Path(shown).name, record)
         else:
             file_docs.extend(docs)

@@ -12,6 +12,8 @@ from .pdf import read_pdf
 from .records import FieldMapping, RecordProblem, read_records
 from .text import read_text
 
+RECORD_FORMATS = ("csv", "jsonl", "xlsx")  # exports: one document per row
+
 
 def file_hash(data: bytes) -> str:
     return sha256_hex(data)
@@ -23,7 +25,7 @@ def read_file(path: Path, external_id: str, mapping: FieldMapping | None = None,
     `name` is the file's name as the user knows it (an upload's original name), when `path`
     is only where it was saved: it becomes the source and the fallback title."""
     fmt = sniff(path)
-    if fmt in ("csv", "jsonl", "xlsx"):
+    if fmt in RECORD_FORMATS:
         return read_records(path, fmt, external_id, mapping or FieldMapping(), name)
     data = path.read_bytes()
     digest = file_hash(data)
