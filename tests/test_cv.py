@@ -67,32 +67,23 @@ def test_the_shipped_rows_equal_the_plain_evaluations(proposal_index):
     assert dupes.shipped.by_kind == plain.by_kind
 
 
-@pytest.mark.parametrize("line, words", [
-    ('{"query": "养老", "relevant": {"a": "high"}}', "格式不对"),
-    ('{"query": 123, "relevant": ["a"]}', "格式不对"),
-    ('{"query": "养老", "relevant": ["a"], "kind": ["x"]}', "格式不对"),
-    ('{"query": "\\ud800", "relevant": ["a"]}', "无法识别"),
-    ('[1]', "JSON 对象"),
-    ('not json', "格式不对（不是有效的 JSON）"),
-    ('', "没有任何案例"),
+@pytest.mark.parametrize("load, line, words", [
+    (load_cases, '{"query": "养老", "relevant": {"a": "high"}}', "格式不对"),
+    (load_cases, '{"query": 123, "relevant": ["a"]}', "格式不对"),
+    (load_cases, '{"query": "养老", "relevant": ["a"], "kind": ["x"]}', "格式不对"),
+    (load_cases, '{"query": "\\ud800", "relevant": ["a"]}', "无法识别"),
+    (load_cases, '[1]', "JSON 对象"),
+    (load_cases, 'not json', "格式不对（不是有效的 JSON）"),
+    (load_cases, '', "没有任何案例"),
+    (load_dupe_cases, '{"text": 12345, "duplicate_of": []}', "应为文字"),
+    (load_dupe_cases, '{"text": "关于…", "duplicate_of": "2022-005"}', "应为列表"),
+    (load_dupe_cases, '{"text": "\\ud800", "duplicate_of": []}', "无法识别"),
 ])
-def test_search_case_files_with_flaws_are_refused_in_words(tmp_path, line, words):
+def test_case_files_with_flaws_are_refused_in_words(tmp_path, load, line, words):
     path = tmp_path / "cases.jsonl"
     path.write_text(line + "\n", encoding="utf-8")
     with pytest.raises(InputError, match=words):
-        load_cases(path)
-
-
-@pytest.mark.parametrize("line, words", [
-    ('{"text": 12345, "duplicate_of": []}', "应为文字"),
-    ('{"text": "关于…", "duplicate_of": "2022-005"}', "应为列表"),
-    ('{"text": "\\ud800", "duplicate_of": []}', "无法识别"),
-])
-def test_dupe_case_files_with_flaws_are_refused_in_words(tmp_path, line, words):
-    path = tmp_path / "cases.jsonl"
-    path.write_text(line + "\n", encoding="utf-8")
-    with pytest.raises(InputError, match=words):
-        load_dupe_cases(path)
+        load(path)
 
 
 def test_a_gbk_case_file_is_refused_in_words(tmp_path):
