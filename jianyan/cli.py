@@ -358,19 +358,19 @@ def _print_eval(report: dict, table: str, crossed, format_cv, as_json: bool) -> 
 
 
 @eval_group.command(name="search")
-@click.argument("queries", type=click.Path(exists=True, dir_okay=False))
+@click.argument("queries", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
 @click.option("--mode", "modes", multiple=True, type=click.Choice(("hybrid", "dense", "keyword")),
               help="只评测某种检索方式（可重复）；默认三种并列")
 @click.option("--json", "as_json", is_flag=True, help="输出 JSON")
 @cv_options
 @data_option
 def eval_search(queries, modes, as_json, cv, seed, data_dir):
-    """按 search-queries.jsonl 格式评测：Recall@10、MRR@10、nDCG@10，分检索方式和查询类别。"""
+    """按 search-queries.jsonl 格式评测（可给多个文件，合并评测）：Recall@10、MRR@10、nDCG@10，分检索方式和查询类别。"""
     from .evaluation.search import cross_validate_search, evaluate, format_search_cv, format_table, load_cases
 
     searcher = _view(data_dir).searcher
     try:
-        cases = load_cases(queries)
+        cases = [c for path in queries for c in load_cases(path)]
         report = evaluate(searcher, cases, list(modes) or None)
         crossed = _cross_validated(cross_validate_search, searcher, cases, cv, seed)
     except JianyanError as exc:
@@ -414,7 +414,8 @@ def dupes(file, text, title, cluster, year, as_json, data_dir):
             for p in c["pairs"]:
                 sc = p["scores"]
                 click.echo(f"   · {p['a'][:8]}… ↔ {p['b'][:8]}… {p['verdict_name']}：相同文字占 "
-                           f"{sc['copied_draft']:.0%}/{sc['copied_past']:.0%}，语义相似度 {sc['semantic']:.3f}")
+                           f"{sc['copied_draft']:.0%}/{sc['copied_past']:.0%}，语义相似度 {sc['semantic']:.3f}，"
+                           f"改写概率 {sc.get('probability', 0):.0%}")
         return
     if file and text:
         _fail("请只给出文件或 --text 之一", 2)
@@ -432,7 +433,7 @@ def dupes(file, text, title, cluster, year, as_json, data_dir):
         sc = m.scores
         click.echo(f"\n《{m.title}》 {m.year or ''} [{m.external_id}] —— {VERDICT_NAMES[m.verdict]}")
         click.echo(f"   相同文字占本稿 {sc['copied_draft']:.0%}、占原提案 {sc['copied_past']:.0%}；"
-                   f"语义相似度 {sc['semantic']:.3f}")
+                   f"语义相似度 {sc['semantic']:.3f}；同一提案改写的概率 {sc['probability']:.0%}")
         for e in m.evidence[:6]:
             label = "相同文字" if e.kind == "copied" else f"意思相近 {e.similarity:.3f}"
             click.echo(f"   [{label}] 本稿：{e.draft['text'][:60]}")
@@ -440,18 +441,18 @@ def dupes(file, text, title, cluster, year, as_json, data_dir):
 
 
 @eval_group.command(name="dupes")
-@click.argument("cases", type=click.Path(exists=True, dir_okay=False))
+@click.argument("cases", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
 @click.option("--json", "as_json", is_flag=True, help="输出 JSON")
 @cv_options
 @data_option
 def eval_dupes(cases, as_json, cv, seed, data_dir):
-    """按 duplicate-cases.jsonl 格式评测查重：precision、recall、F1，分类别，distinct 误报。"""
+    """按 duplicate-cases.jsonl 格式评测查重（可给多个文件，合并评测）：precision、recall、F1，分类别，distinct 误报。"""
     from .evaluation.dupes import (cross_validate_dupes, evaluate_dupes, format_dupe_cv, format_dupe_table,
                                    load_dupe_cases)
 
     checker = _view(data_dir).checker
     try:
-        loaded = load_dupe_cases(cases)
+        loaded = [c for path in cases for c in load_dupe_cases(path)]
         ev = evaluate_dupes(checker, loaded)
         crossed = _cross_validated(cross_validate_dupes, checker, loaded, cv, seed)
     except JianyanError as exc:

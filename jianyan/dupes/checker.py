@@ -9,7 +9,10 @@ Two kinds of evidence, each good at one thing:
   sides embedded as passages); `forward` is the length-weighted mean of each draft passage's best
   cosine, `reverse` the same from the past proposal's side. A rewording has both high; a proposal
   on the same broad topic has neither.
-The verdict of each pair comes from `verdicts.py`; 并案 groups from `clusters.py`.
+Whether a high semantic score means a rewording depends on the neighbourhood: the closest
+candidates get the probability of `verdicts.REWORDING_MODEL`, from the pair's score against the
+draft's and the past proposal's k nearest neighbours (margin, Artetxe & Schwenk 2019). The
+verdict of each pair comes from `verdicts.py`; 并案 groups from `clusters.py`.
 """
 
 from __future__ import annotations
@@ -24,7 +27,8 @@ from ..index.sync import SearchIndexes
 from ..ingest.draft import Draft, draft_from_text
 from ..store import PassageSpan, Store
 from .shingles import Normalised, copied_spans, minhash, normalise
-from .verdicts import VERDICT_NAMES, Thresholds, verdict, verdict_fields, verdict_rank
+from .verdicts import (CALIBRATED_CANDIDATES, NEIGHBOURS_K, REWORDING_MODEL, VERDICT_NAMES, Thresholds,
+                       verdict, verdict_fields, verdict_rank)
 
 log = logging.getLogger("jianyan.dupes")
 
@@ -115,6 +119,17 @@ def directional(a: ComparedText, b: ComparedText) -> tuple[float, np.ndarray]:
     return float((best * a.lengths).sum() / a.lengths.sum()), sims
 
 
+def semantic(a: ComparedText, b: ComparedText) -> float:
+    """min(forward, reverse): both texts must find themselves in the other."""
+    return min(directional(a, b)[0], directional(b, a)[0])
+
+
+def neighbour_mean(similarities, k: int = NEIGHBOURS_K) -> float:
+    """Mean of the k highest similarities (all of them when fewer): one side of the margin."""
+    top = sorted(similarities, reverse=True)[:k]
+    return float(np.mean(top)) if top else 0.0
+
+
 class DuplicateChecker:
     def __init__(self, store: Store, indexes: SearchIndexes, embedder,
                  thresholds: Thresholds | None = None) -> None:
@@ -128,6 +143,7 @@ class DuplicateChecker:
         for p in spans:
             self._by_doc.setdefault(p.document_id, []).append(p)
         self._compared: dict[int, ComparedText] = {}
+        self._neighbours: dict[int, list[float]] = {}
         self._lsh = None
         self._lsh_lock = threading.Lock()  # one build, however many checks wait for it
 
@@ -176,6 +192,18 @@ class DuplicateChecker:
         vectors = self.embedder.embed_passages([p.text for p in draft.passages])
         return ComparedText.of(draft.text, draft.passages, vectors)
 
+    def _near_passages(self, text: ComparedText) -> dict[int, float]:
+        """Proposals near any passage of `text` (FAISS), each with its best passage cosine."""
+        # One batched search; no id filter when every indexed passage is a proposal's.
+        allowed = None if len(self.proposal_passages) == len(self.indexes.vectors) else self.proposal_passages
+        ids, scores = self.indexes.vectors.search_many(text.vectors, NEIGHBOURS_PER_PASSAGE, allowed)
+        best: dict[int, float] = {}
+        for pid, score in zip(ids.ravel().tolist(), scores.ravel().tolist()):
+            d = self._passage_doc.get(pid) if pid >= 0 else None
+            if d is not None and score > best.get(d, -1.0):
+                best[d] = score
+        return best
+
     def _candidates(self, draft: ComparedText, exclude: set[int]) -> list[int]:
         """Proposals sharing text with the draft (LSH Ensemble) or near its passages (FAISS),
         at most MAX_CANDIDATES: those sharing text first, then by best passage cosine."""
@@ -183,14 +211,7 @@ class DuplicateChecker:
         m, size = minhash(draft.text)
         if size and self._by_doc:
             lexical = set(self.lsh_index().query(m, size))
-        # One batched search; no id filter when every indexed passage is a proposal's.
-        allowed = None if len(self.proposal_passages) == len(self.indexes.vectors) else self.proposal_passages
-        ids, scores = self.indexes.vectors.search_many(draft.vectors, NEIGHBOURS_PER_PASSAGE, allowed)
-        best: dict[int, float] = {}
-        for pid, score in zip(ids.ravel().tolist(), scores.ravel().tolist()):
-            d = self._passage_doc.get(pid) if pid >= 0 else None
-            if d is not None and score > best.get(d, -1.0):
-                best[d] = score
+        best = self._near_passages(draft)
         ranked = sorted((lexical | set(best)) - exclude,
                         key=lambda d: (d not in lexical, -best.get(d, 0.0)))
         return ranked[:MAX_CANDIDATES]
@@ -204,8 +225,34 @@ class DuplicateChecker:
                   "semantic": min(forward, reverse), "forward": forward, "reverse": reverse}
         return scores, spans, sims
 
-    def compare(self, draft: ComparedText, doc_id: int, past: ComparedText) -> Match:
-        scores, spans, sims = self.pair_scores(draft, past)
+    def stored_neighbours(self, doc_id: int, exclude: set[int] = frozenset()) -> list[float]:
+        """The semantic scores of a stored proposal's NEIGHBOURS_K nearest other proposals
+        (nominated by FAISS as a draft's candidates are), cached for the view's life."""
+        if doc_id not in self._neighbours:
+            me = self.stored([doc_id])[doc_id]
+            near = sorted(self._near_passages(me).items(), key=lambda kv: -kv[1])
+            others = [d for d, _ in near if d != doc_id][:MAX_CANDIDATES]
+            texts = self.stored(others)
+            self._neighbours[doc_id] = sorted(((semantic(me, texts[d]), d) for d in others), reverse=True)
+        return [s for s, d in self._neighbours[doc_id] if d not in exclude][:NEIGHBOURS_K]
+
+    def calibrate(self, scored: list[tuple[int, dict[str, float]]], exclude: set[int] = frozenset()) -> None:
+        """Add the margin features and the rewording probability to the closest candidates' scores
+        (in place); the rest are too far from the draft to be a rewording (probability 0)."""
+        if not scored:
+            return
+        draft_side = neighbour_mean([s["semantic"] for _, s in scored])
+        closest = sorted(scored, key=lambda ds: -ds[1]["semantic"])
+        for rank, (doc_id, s) in enumerate(closest):
+            if rank >= CALIBRATED_CANDIDATES:
+                s["probability"] = 0.0
+                continue
+            s["draft_neighbours"] = draft_side
+            s["past_neighbours"] = neighbour_mean([s["semantic"], *self.stored_neighbours(doc_id, exclude)])
+            s["probability"] = REWORDING_MODEL.probability_of(s)
+
+    def _match(self, draft: ComparedText, doc_id: int, past: ComparedText, scores: dict[str, float],
+               spans, sims: np.ndarray) -> Match:
         brief = self.docs[doc_id]
         return Match(doc_id, brief.external_id, brief.title, brief.year, verdict(scores, self.t), scores,
                      self._evidence(draft, past, spans, sims))
@@ -235,7 +282,8 @@ class DuplicateChecker:
             self._compared_draft(draft)  # the draft is still embedded: a model that fails says so
             return DupeResult("none", [], draft.text, notice="文档库中还没有提案，无法查重")
         matches = [m for m in self.compare_all(draft, exclude_external_ids) if m.verdict != "none"]
-        matches.sort(key=lambda m: (verdict_rank(m.verdict), -max(m.scores["semantic"], m.scores["copied_draft"])))
+        matches.sort(key=lambda m: (verdict_rank(m.verdict), -max(m.scores["probability"], m.scores["copied_draft"]),
+                                    -m.scores["semantic"]))
         return DupeResult(matches[0].verdict if matches else "none", matches[:limit], draft.text)
 
     def compare_all(self, draft: Draft, exclude_external_ids: tuple[str, ...] = ()) -> list[Match]:
@@ -245,7 +293,9 @@ class DuplicateChecker:
         exclude = {d for d, b in self.docs.items() if b.external_id in excluded} if excluded else set()
         candidates = self._candidates(compared, exclude)
         past = self.stored(candidates)
-        return [self.compare(compared, d, past[d]) for d in candidates]
+        pairs = {d: self.pair_scores(compared, past[d]) for d in candidates}
+        self.calibrate([(d, pairs[d][0]) for d in candidates], exclude)
+        return [self._match(compared, d, past[d], *pairs[d]) for d in candidates]
 
     def cluster(self, year: int | None = None) -> list[dict]:
         """并案 groups of stored proposals (see `clusters.py`)."""

@@ -1,7 +1,8 @@
 """并案: groups of stored proposals on the same matter.
 
-Every pair with a candidate signal (sharing text by the LSH Ensemble, or semantic ≥ the related
-threshold) gets its 查重 verdict; the groups are the connected components of the duplicate and
+Every pair with a candidate signal (sharing text by the LSH Ensemble, or a rewording probability
+≥ the related level, from the pair's semantic score and both sides' k nearest neighbours among
+the proposals clustered, as in a check) gets its 查重 verdict; the groups are the connected components of the duplicate and
 overlap pairs, each listed with its members and the pairs that join them.
 """
 
@@ -10,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from .shingles import copied_spans, minhash
-from .verdicts import FLAGGED, verdict, verdict_fields
+from .verdicts import FLAGGED, NEIGHBOURS_K, REWORDING_MODEL, verdict, verdict_fields
 
 
 def pairwise_semantic(texts: list) -> np.ndarray:
@@ -23,6 +24,20 @@ def pairwise_semantic(texts: list) -> np.ndarray:
         best = np.maximum.reduceat(t.vectors @ allv.T, bounds[:-1], axis=1)
         fwd[i] = (best * t.lengths[:, None]).sum(0) / t.lengths.sum()
     return np.minimum(fwd, fwd.T)
+
+
+def rewording_probabilities(semantic: np.ndarray) -> np.ndarray:
+    """P(rewording) of every pair of a square semantic matrix: each side's neighbourhood is its
+    NEIGHBOURS_K nearest others; the model is applied both ways round and averaged (symmetric)."""
+    others = semantic.copy()
+    np.fill_diagonal(others, -np.inf)
+    k = min(NEIGHBOURS_K, len(semantic) - 1)
+    level = np.sort(others, axis=1)[:, ::-1][:, :k].mean(axis=1)
+    n = len(semantic)
+    a, b = np.broadcast_to(level[:, None], (n, n)), np.broadcast_to(level[None, :], (n, n))
+    both = [REWORDING_MODEL.probability(np.stack([semantic.ravel(), x.ravel(), y.ravel()], axis=1))
+            for x, y in ((a, b), (b, a))]
+    return ((both[0] + both[1]) / 2).reshape(n, n)
 
 
 def connected_groups(nodes: list[int], edges: list[tuple[int, int]]) -> list[list[int]]:
@@ -57,12 +72,14 @@ def cluster_proposals(checker, year: int | None = None) -> list[dict]:
         for other in (lsh.query(m, size) if size else ()):
             if other != d and other in pos:
                 pairs.add((min(d, other), max(d, other)))
-    i_idx, j_idx = np.nonzero(np.triu(semantic >= checker.t.semantic_related, k=1))
+    probability = rewording_probabilities(semantic)
+    i_idx, j_idx = np.nonzero(np.triu(probability >= checker.t.related_probability, k=1))
     pairs |= {(min(docs[i], docs[j]), max(docs[i], docs[j])) for i, j in zip(i_idx, j_idx)}
     edges = []
     for a, b in sorted(pairs):
         _, cov_a, cov_b = copied_spans(texts[a].norm(), texts[b].norm())
-        scores = {"copied_draft": cov_a, "copied_past": cov_b, "semantic": float(semantic[pos[a], pos[b]])}
+        scores = {"copied_draft": cov_a, "copied_past": cov_b, "semantic": float(semantic[pos[a], pos[b]]),
+                  "probability": float(probability[pos[a], pos[b]])}
         v = verdict(scores, checker.t)
         if v in FLAGGED:
             edges.append((a, b, v, scores))

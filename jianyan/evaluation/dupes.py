@@ -8,17 +8,19 @@ listed (or when only other proposals are flagged), a false negative otherwise.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+from tqdm import tqdm
 
 from ..dupes.checker import DuplicateChecker
-from ..dupes.verdicts import FLAGGED, Thresholds, verdict
+from ..dupes.verdicts import FLAGGED, REWORDING_FEATURES, REWORDING_MODEL, Thresholds, verdict
 from ..errors import InputError
 from ..ingest.draft import draft_from_text
+from ..logistic import LogisticModel, fit_logistic
 from .cases import encodable, read_jsonl
-from .cv import cross_validate
+from .cv import kfold
 
 
 @dataclass
@@ -92,63 +94,88 @@ def evaluate_dupes(checker: DuplicateChecker, cases: list[dict]) -> DupeEval:
         ev.cases.append({"id": case["id"], "kind": case["kind"], "verdict": result.verdict, "hit": hit,
                          "flagged": [m.external_id for m in flagged],
                          "best_semantic": round(best.scores["semantic"], 4) if best else None,
+                         "best_probability": round(max(m.scores["probability"] for m in result.matches), 4)
+                         if result.matches else None,
                          "best_copied": round(max((m.scores["copied_draft"] for m in result.matches), default=0), 4)})
     return ev
 
 
-# -- cross-validation of the thresholds ------------------------------------------------------------
-# The shipped thresholds first (ties go to it), then the grid they were chosen from.
-def threshold_grid() -> list[Thresholds]:
-    base = Thresholds()
-    grid = [base]
-    for sem in (0.935, 0.94, 0.945, 0.95, 0.955, 0.96):
-        for overlap in (0.10, 0.15, 0.20, 0.30):
-            t = replace(base, semantic_duplicate=sem, copy_overlap=overlap)
-            if t != base:
-                grid.append(t)
-    return grid
+# -- fitting and cross-validating the rewording model ------------------------------------------------
+def scored_candidates(checker: DuplicateChecker, cases: list[dict]) -> list[list[tuple[str, dict]]]:
+    """Every case's candidates with their scores (margin features on the closest), computed once."""
+    return [[(m.external_id, m.scores) for m in checker.compare_all(draft_from_text(c["text"], c["title"]))]
+            for c in tqdm(cases, desc="查重评测", unit="案", disable=len(cases) < 20)]
+
+
+def training_rows(scored: list[list[tuple[str, dict]]], cases: list[dict]) -> tuple[np.ndarray, np.ndarray]:
+    """(features, label) of every calibrated candidate: label 1 when it is a listed duplicate."""
+    x, y = [], []
+    for pairs, case in zip(scored, cases):
+        for ext, s in pairs:
+            if "draft_neighbours" in s:
+                x.append([s[f] for f in REWORDING_FEATURES])
+                y.append(ext in case["duplicate_of"])
+    return np.asarray(x, float).reshape(-1, len(REWORDING_FEATURES)), np.asarray(y, float)
+
+
+def fit_rewording(scored, cases) -> LogisticModel:
+    x, y = training_rows(scored, cases)
+    if len(y) == 0 or not 0 < y.sum() < len(y):
+        raise InputError("拟合需要既有重复案例、又有不重复的候选（duplicate_of 非空和为空的案例都要有）")
+    return fit_logistic(x, y, REWORDING_FEATURES)
+
+
+def _flagged(pairs: list[tuple[str, dict]], model: LogisticModel, t: Thresholds) -> list[str]:
+    out = []
+    for ext, s in pairs:
+        p = model.probability_of(s) if "draft_neighbours" in s else 0.0
+        if verdict({**s, "probability": p}, t) in FLAGGED:
+            out.append(ext)
+    return out
 
 
 @dataclass
 class DupeCrossValidation:
     k: int
-    grid: list[Thresholds]
-    shipped: DupeEval  # the shipped thresholds, in sample
-    best_in_sample: DupeEval
-    best_thresholds: Thresholds
-    cross_validated: DupeEval  # each case judged with the thresholds chosen without its fold
-    fold_choices: list[Thresholds]
+    shipped: DupeEval  # the shipped model, in sample
+    fitted: DupeEval  # refitted on every case, in sample
+    model: LogisticModel  # that refit
+    cross_validated: DupeEval  # each case judged by a model fitted without its fold
+    fold_models: list[LogisticModel]
 
     def to_dict(self) -> dict:
         def summary(ev: DupeEval) -> dict:
             return {"precision": ev.precision, "recall": ev.recall, "f1": ev.f1, "by_kind": ev.by_kind}
-        return {"k": self.k, "grid_size": len(self.grid), "shipped": summary(self.shipped),
-                "best_in_sample": summary(self.best_in_sample), "best_thresholds": asdict(self.best_thresholds),
-                "cross_validated": summary(self.cross_validated),
-                "fold_choices": [{"semantic_duplicate": t.semantic_duplicate, "copy_overlap": t.copy_overlap}
-                                 for t in self.fold_choices]}
+        return {"k": self.k, "shipped": summary(self.shipped), "fitted_in_sample": summary(self.fitted),
+                "fitted_model": self.model.to_dict(), "cross_validated": summary(self.cross_validated),
+                "fold_models": [m.to_dict() for m in self.fold_models]}
 
 
 def cross_validate_dupes(checker: DuplicateChecker, cases: list[dict], k: int = 5, seed: int = 0
                          ) -> DupeCrossValidation:
-    """Every candidate's scores once per case, then each grid point's verdicts from them."""
-    scored = [[(m.external_id, m.scores) for m in checker.compare_all(draft_from_text(c["text"], c["title"]))]
-              for c in cases]
-    grid = threshold_grid()
-    flagged = [[[ext for ext, s in pairs if verdict(s, t) in FLAGGED] for pairs in scored] for t in grid]
-    correct = np.array([[_count(DupeEval(), c, f) for c, f in zip(cases, per_case)] for per_case in flagged])
-    cv = cross_validate(correct, k, seed)
+    """The rewording model refitted on the other folds' candidates judges each held-out fold
+    (the copy rules as shipped); next to the shipped model and a refit on all cases."""
+    scored = scored_candidates(checker, cases)
+    t = checker.t
 
-    def tally(choice) -> DupeEval:
+    def tally(models: list[LogisticModel]) -> DupeEval:
         ev = DupeEval()
-        for i, case in enumerate(cases):
-            _count(ev, case, flagged[int(choice[i])][i])
+        for case, pairs, model in zip(cases, scored, models):
+            _count(ev, case, _flagged(pairs, model, t))
         return ev
 
     n = len(cases)
-    return DupeCrossValidation(k, grid, tally(np.zeros(n, int)), tally(np.full(n, cv.best_in_sample)),
-                               grid[cv.best_in_sample], tally(cv.held_out_choice),
-                               [grid[c] for c in cv.fold_choices])
+    model = fit_rewording(scored, cases)
+    held_out: list[LogisticModel | None] = [None] * n
+    fold_models = []
+    for fold in kfold(n, k, seed):
+        train = sorted(set(range(n)) - set(fold.tolist()))
+        m = fit_rewording([scored[i] for i in train], [cases[i] for i in train])
+        fold_models.append(m)
+        for i in fold:
+            held_out[int(i)] = m
+    return DupeCrossValidation(k, tally([REWORDING_MODEL] * n), tally([model] * n), model, tally(held_out),
+                               fold_models)
 
 
 def format_dupe_cv(cv: DupeCrossValidation) -> str:
@@ -156,11 +183,11 @@ def format_dupe_cv(cv: DupeCrossValidation) -> str:
         caught = "  ".join(f"{kind} {v['caught'] if kind != 'distinct' else v['flagged']}/{v['n']}"
                            for kind, v in sorted(ev.by_kind.items()))
         return f"{name:<18}P {ev.precision:.3f}  R {ev.recall:.3f}  F1 {ev.f1:.3f}   {caught}"
-    lines = [f"交叉验证（{cv.k} 折，按案例；阈值网格 {len(cv.grid)} 组：semantic_duplicate × copy_overlap；"
-             f"distinct 一栏为误报数）",
-             row("现用阈值（样本内）", cv.shipped), row("网格最优（样本内）", cv.best_in_sample),
+    m = cv.model
+    lines = [f"交叉验证（{cv.k} 折，按案例；每折在其余案例上重新拟合改写概率模型；distinct 一栏为误报数）",
+             row("现用模型（样本内）", cv.shipped), row("重新拟合（样本内）", cv.fitted),
              row("交叉验证", cv.cross_validated),
-             "各折选中：" + "，".join(f"{t.semantic_duplicate}/{t.copy_overlap}" for t in cv.fold_choices)]
+             "全部案例拟合：" + "，".join(f"{f} {c:.6f}" for f, c in zip(m.features, m.coef)) + f"，截距 {m.intercept:.6f}"]
     return "\n".join(lines)
 
 

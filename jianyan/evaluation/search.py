@@ -121,18 +121,19 @@ def format_table(report: EvalReport) -> str:
 
 
 # -- cross-validation of the fusion constants --------------------------------------------------------
-CV_FIELDS = ("dense_weight", "title_weight", "figure_dense_factor")
+CV_FIELDS = ("dense_weight", "title_weight", "clause_weight", "figure_dense_factor")
 
 
 def fusion_grid() -> list[FusionConfig]:
-    """The shipped constants first (ties go to them), then the grid around them."""
+    """The shipped constants first (ties go to them), then the grid around them: dense share ×
+    title weight × clause weight, and the shipped point without the figure factor."""
     base = FusionConfig()
-    grid = [base]
+    grid = [base, replace(base, figure_dense_factor=1.0)]
     for w in (0.3, 0.5, 0.7):
         for t in (0.0, 0.3, 0.6):
-            for f in (0.1, 1.0):
-                cfg = replace(base, dense_weight=w, title_weight=t, figure_dense_factor=f)
-                if cfg != base:
+            for c in (0.0, 0.2, 0.35):
+                cfg = replace(base, dense_weight=w, title_weight=t, clause_weight=c)
+                if cfg not in grid:
                     grid.append(cfg)
     return grid
 

@@ -1,8 +1,11 @@
-"""Hybrid search: BM25 and dense rankings of documents, fused, with each document's best passages.
+"""Hybrid search: BM25, dense and clause-coverage rankings of documents, fused, with each
+document's best passages.
 
-Each channel scores passages (BM25 over jieba tokens; cosine of e5 vectors), and a document takes
-its best passage's score. The two document rankings are fused (see `fuse`); then each returned
-document shows its best passages by a passage-level blend of both signals, with highlights.
+Each channel scores passages (BM25 over jieba tokens; cosine of e5 vectors of the query's core),
+and a document takes its best passage's score; the clause channel scores a document by the mean,
+over the query's clauses, of each clause's best passage (`query.py`) — evidence from several
+passages of one document. The document rankings are fused (see `fuse`); then each returned
+document shows its best passages by a passage-level blend of the signals, with highlights.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from .fusion import RRF_K, fuse, prefer
 from .highlight import find_spans
 from .intent import doc_type_intent
 from .proximity import proximity
+from .query import query_clauses, query_core
 
 MODES = ("hybrid", "dense", "keyword")
 MAX_QUERY_CHARS = 5000
@@ -92,6 +96,7 @@ class FusionConfig:
     figure_dense_factor: float = 0.1  # dense share × this for figure or work-report queries
     keyword_doc_weights: tuple[float, ...] = (1.0, 0.2, 0.1)  # best, 2nd, 3rd passage of a document
     title_weight: float = 0.3  # dense document score += this × cosine(query, title)
+    clause_weight: float = 0.2  # weight of the clause-coverage channel (queries of ≥ 2 clauses)
     rrf_k: int = RRF_K
 
 
@@ -141,8 +146,13 @@ class Searcher:
         return {int(ids[i]): float(scores[i]) * (1 + self.proximity_weight * proximity(texts[int(ids[i])], terms))
                 for i in top}
 
+    def query_vectors(self, query: str, clauses: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        """The core's vector and the clauses' vectors, in one call to the embedder."""
+        vectors = self.embedder.embed_queries([query_core(query), *clauses])
+        return vectors[0], vectors[1:]
+
     def query_vector(self, query: str) -> np.ndarray:
-        return self.embedder.embed_queries([query])[0]
+        return self.query_vectors(query, [])[0]
 
     def dense_passages(self, query_vector: np.ndarray, allowed: np.ndarray | None) -> dict[int, float]:
         ids, scores = self.indexes.vectors.search(query_vector, CANDIDATES, allowed)
@@ -158,6 +168,20 @@ class Searcher:
             docs = {d: s + self.fusion.title_weight * sims.get(d, 0.0) for d, s in docs.items()}
         return docs
 
+    def clause_documents(self, clause_vectors: np.ndarray, allowed: np.ndarray | None) -> dict[int, float]:
+        """Mean over the clauses of each clause's best passage cosine in the document; a document
+        outside a clause's CANDIDATES nearest passages counts that clause's last candidate."""
+        if not len(clause_vectors):
+            return {}
+        ids, scores = self.indexes.vectors.search_many(clause_vectors, CANDIDATES, allowed)
+        per_clause = []
+        for row_ids, row_scores in zip(ids.tolist(), scores.tolist()):
+            found = {pid: s for pid, s in zip(row_ids, row_scores) if pid >= 0}
+            if found:
+                per_clause.append((self._doc_scores(found), min(found.values())))
+        docs = set().union(*(best for best, _ in per_clause)) if per_clause else set()
+        return {d: float(np.mean([best.get(d, floor) for best, floor in per_clause])) for d in docs}
+
     def _doc_scores(self, passage_scores: dict[int, float], weights: tuple[float, ...] = (1.0,)
                     ) -> dict[int, float]:
         """A document's score: its best passages' scores, weighted (1, w2, w3…)."""
@@ -170,11 +194,14 @@ class Searcher:
                 for d, vals in per_doc.items()}
 
     # -- fusion ------------------------------------------------------------------------------
-    def fuse(self, kw: dict[int, float], dense: dict[int, float], dense_weight: float | None = None
-             ) -> dict[int, float]:
-        """The two document score maps fused by the configured method (`fusion.py`)."""
+    def fuse(self, kw: dict[int, float], dense: dict[int, float], clauses: dict[int, float],
+             factor: float = 1.0) -> dict[int, float]:
+        """The document score maps fused by the configured method (`fusion.py`); `factor` scales
+        the meaning-based shares (figure and work-report queries)."""
         cfg = self.fusion
-        return fuse(cfg.method, kw, dense, cfg.dense_weight if dense_weight is None else dense_weight, cfg.rrf_k)
+        dense_weight = cfg.dense_weight * factor
+        return fuse(cfg.method, [(1 - dense_weight, kw), (dense_weight, dense),
+                                 (cfg.clause_weight * factor, clauses)], cfg.rrf_k)
 
     def _prefer_type(self, doc_scores: dict[int, float], doc_type: str) -> dict[int, float]:
         """INTENT_BONUS for documents of the type the query asks for (`intent.py`)."""
@@ -200,7 +227,8 @@ class Searcher:
             return SearchResult(query, mode, [], notice="没有符合筛选条件的文档")
         kw = self.keyword_passages(query, allowed) if mode in ("hybrid", "keyword") else {}
         # Per call, not on self: one Searcher serves concurrent requests in the service.
-        qvec = self.query_vector(query) if mode in ("hybrid", "dense") else None
+        clauses = query_clauses(query) if mode == "hybrid" and self.fusion.clause_weight else []
+        qvec, clause_vecs = self.query_vectors(query, clauses) if mode in ("hybrid", "dense") else (None, [])
         dense = self.dense_passages(qvec, allowed) if qvec is not None else {}
         kw_docs = self._doc_scores(kw, self.fusion.keyword_doc_weights)
         dense_docs = self.dense_documents(dense, qvec) if dense else {}
@@ -213,8 +241,8 @@ class Searcher:
             # Small embedders do not represent exact figures, and a work report is a hundred
             # passages on everything: there the words decide (measured on the dev report queries).
             figures = intent == "report" or bool(re.search(r"\d", query))
-            doc_scores = self.fuse(kw_docs, dense_docs,
-                                   self.fusion.dense_weight * (self.fusion.figure_dense_factor if figures else 1))
+            doc_scores = self.fuse(kw_docs, dense_docs, self.clause_documents(clause_vecs, allowed),
+                                   self.fusion.figure_dense_factor if figures else 1.0)
         if intent:
             doc_scores = self._prefer_type(doc_scores, intent)
         top = sorted(doc_scores, key=doc_scores.get, reverse=True)[:k]
