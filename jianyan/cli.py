@@ -366,16 +366,25 @@ def _print_eval(report: dict, table: str, crossed, format_cv, as_json: bool) -> 
 @data_option
 def eval_search(queries, modes, as_json, cv, seed, data_dir):
     """按 search-queries.jsonl 格式评测（可给多个文件，合并评测）：Recall@10、MRR@10、nDCG@10，分检索方式和查询类别。"""
-    from .evaluation.search import cross_validate_search, evaluate, format_search_cv, format_table, load_cases
+    from dataclasses import replace
+    from pathlib import Path
+
+    from .evaluation.search import (cross_validate_search, evaluate, evaluate_nothing_close, format_nothing_close,
+                                    format_search_cv, format_table, load_cases)
 
     searcher = _view(data_dir).searcher
     try:
-        cases = [c for path in queries for c in load_cases(path)]
+        # Pooled files: each kind named with its file, so that kinds stay apart.
+        cases = [replace(c, kind=f"{Path(path).stem}:{c.kind}") if len(queries) > 1 else c
+                 for path in queries for c in load_cases(path)]
         report = evaluate(searcher, cases, list(modes) or None)
+        nothing = evaluate_nothing_close(searcher, cases)
         crossed = _cross_validated(cross_validate_search, searcher, cases, cv, seed)
     except JianyanError as exc:
         _fail(exc.message)
-    _print_eval(report.to_dict(), format_table(report), crossed, format_search_cv, as_json)
+    table = format_table(report) + ("\n\n" + format_nothing_close(nothing) if nothing else "")
+    out = report.to_dict() | ({"nothing_close": nothing.to_dict()} if nothing else {})
+    _print_eval(out, table, crossed, format_search_cv, as_json)
 
 
 def _read_draft(path: str, title: str):

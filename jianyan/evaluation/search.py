@@ -21,6 +21,8 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import InputError
+from ..logistic import LogisticModel, fit_logistic
+from ..search.nothing_close import NOTHING_CLOSE_AT, NOTHING_CLOSE_FEATURES, NOTHING_CLOSE_MODEL
 from ..search.searcher import MODES, FusionConfig, Searcher
 from .cases import encodable, read_jsonl
 from .cv import cross_validate, pick
@@ -207,3 +209,60 @@ def format_search_cv(cv: SearchCrossValidation) -> str:
                                               for kind in cv.kinds))
     lines.append("各折选中：" + "；".join("/".join(f"{getattr(c, f)}" for f in CV_FIELDS) for c in cv.fold_choices))
     return "\n".join(lines)
+
+
+# -- "nothing close": the signal measured, refitted and cross-validated ----------------------------
+@dataclass
+class NothingCloseEval:
+    n_none: int  # queries with no relevant document
+    n_some: int
+    shipped: dict[str, float]  # precision, recall, fires_on_answered (share of the other queries)
+    leave_one_out: dict[str, float]  # the same, each query judged by a model fitted without it
+    auc: float  # of the leave-one-out probabilities
+    model: LogisticModel  # refitted on every query
+
+    def to_dict(self) -> dict:
+        return {"n_none": self.n_none, "n_with_relevant": self.n_some, "shipped": self.shipped,
+                "leave_one_out": self.leave_one_out, "auc_leave_one_out": self.auc,
+                "fitted_model": self.model.to_dict()}
+
+
+def _signal_quality(fired: np.ndarray, none: np.ndarray) -> dict[str, float]:
+    tp = float((fired & none).sum())
+    return {"precision": tp / fired.sum() if fired.sum() else 1.0, "recall": tp / none.sum(),
+            "fires_on_answered": float(fired[~none].mean())}
+
+
+def evaluate_nothing_close(searcher: Searcher, cases: list[QueryCase]) -> NothingCloseEval | None:
+    """Hybrid search on every query; the signal against "no relevant document" (None unless the
+    cases have both kinds)."""
+    none = np.array([not any(g > 0 for g in c.relevant.values()) for c in cases])
+    if none.all() or not none.any():
+        return None
+    rows = []
+    for c in cases:
+        result = searcher.search(c.query, mode="hybrid", k=K,
+                                 exclude_external_ids=(c.source,) if c.source else ())
+        rows.append([(result.closeness or {}).get(f, 0.0) for f in NOTHING_CLOSE_FEATURES])
+    x, y = np.asarray(rows, float), none.astype(float)
+    shipped = NOTHING_CLOSE_MODEL.probability(x) >= NOTHING_CLOSE_AT
+    loo = np.zeros(len(cases))
+    for i in range(len(cases)):
+        train = np.arange(len(cases)) != i
+        loo[i] = fit_logistic(x[train], y[train], NOTHING_CLOSE_FEATURES).probability(x[i:i + 1])[0]
+    pos, neg = loo[none], loo[~none]
+    auc = float(np.mean([(p > q) + 0.5 * (p == q) for p in pos for q in neg]))
+    return NothingCloseEval(int(none.sum()), int((~none).sum()), _signal_quality(shipped, none),
+                            _signal_quality(loo >= NOTHING_CLOSE_AT, none), auc,
+                            fit_logistic(x, y, NOTHING_CLOSE_FEATURES))
+
+
+def format_nothing_close(ev: NothingCloseEval) -> str:
+    def row(name: str, q: dict) -> str:
+        return (f"{name:<16}precision {q['precision']:.3f}  recall {q['recall']:.3f}  "
+                f"有相关文档的查询中误报 {q['fires_on_answered']:.1%}")
+    m = ev.model
+    return "\n".join([f"“未找到相近的先例”信号（{ev.n_none} 条无相关文档，{ev.n_some} 条有；概率 ≥ {NOTHING_CLOSE_AT}）",
+                      row("现用模型（样本内）", ev.shipped), row("留一交叉验证", ev.leave_one_out),
+                      f"留一 AUC {ev.auc:.3f}；全部查询拟合：" +
+                      "，".join(f"{f} {c:.6f}" for f, c in zip(m.features, m.coef)) + f"，截距 {m.intercept:.6f}"])

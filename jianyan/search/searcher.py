@@ -22,6 +22,8 @@ from ..store import Store
 from .fusion import RRF_K, fuse, prefer
 from .highlight import find_spans
 from .intent import doc_type_intent
+from .nothing_close import (NOTHING_CLOSE_AT, NOTHING_CLOSE_MESSAGE, closeness_features,
+                            nothing_close_probability)
 from .proximity import proximity
 from .query import query_clauses, query_core
 
@@ -71,9 +73,17 @@ class SearchResult:
     mode: str
     results: list[DocumentHit]
     notice: str = ""
+    nothing_close_probability: float | None = None  # see nothing_close.py; None in keyword mode
+    closeness: dict[str, float] | None = None  # the features it came from
+
+    @property
+    def nothing_close(self) -> bool:
+        return self.nothing_close_probability is not None and self.nothing_close_probability >= NOTHING_CLOSE_AT
 
     def to_dict(self) -> dict:
-        out = {"query": self.query, "mode": self.mode, "results": []}
+        out = {"query": self.query, "mode": self.mode, "nothing_close": self.nothing_close,
+               "nothing_close_probability": None if self.nothing_close_probability is None
+               else round(self.nothing_close_probability, 4), "results": []}
         for d in self.results:
             out["results"].append({
                 "document_id": d.document_id, "external_id": d.external_id, "title": d.title, "doc_type": d.doc_type, "year": d.year,
@@ -246,9 +256,13 @@ class Searcher:
         if intent:
             doc_scores = self._prefer_type(doc_scores, intent)
         top = sorted(doc_scores, key=doc_scores.get, reverse=True)[:k]
+        closeness = closeness_features(top[0], dense_docs) if top else None
+        probability = nothing_close_probability(closeness)
         notice = "" if top else "没有找到相关文档"
+        if probability is not None and probability >= NOTHING_CLOSE_AT:
+            notice = NOTHING_CLOSE_MESSAGE
         return SearchResult(query, mode, self._hits(query, top, doc_scores, kw, dense, passages_per_doc),
-                            notice)
+                            notice, probability, closeness)
 
     def _hits(self, query, doc_ids, doc_scores, kw, dense, per_doc) -> list[DocumentHit]:
         if not doc_ids:
