@@ -361,25 +361,29 @@ def _print_eval(report: dict, table: str, crossed, format_cv, as_json: bool) -> 
 @click.argument("queries", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
 @click.option("--mode", "modes", multiple=True, type=click.Choice(("hybrid", "dense", "keyword")),
               help="只评测某种检索方式（可重复）；默认三种并列")
+@click.option("--type", "doc_type", type=click.Choice(DOC_TYPES), default=None,
+              help="只在某类文档中检索（如页面上的类型筛选；先例查询判定范围是提案：--type proposal）")
 @click.option("--json", "as_json", is_flag=True, help="输出 JSON")
 @cv_options
 @data_option
-def eval_search(queries, modes, as_json, cv, seed, data_dir):
+def eval_search(queries, modes, doc_type, as_json, cv, seed, data_dir):
     """按 search-queries.jsonl 格式评测（可给多个文件，合并评测）：Recall@10、MRR@10、nDCG@10，分检索方式和查询类别。"""
     from dataclasses import replace
     from pathlib import Path
 
     from .evaluation.search import (cross_validate_search, evaluate, evaluate_nothing_close, format_nothing_close,
                                     format_search_cv, format_table, load_cases)
+    from .search.searcher import Filters
 
     searcher = _view(data_dir).searcher
     try:
         # Pooled files: each kind named with its file, so that kinds stay apart.
         cases = [replace(c, kind=f"{Path(path).stem}:{c.kind}") if len(queries) > 1 else c
                  for path in queries for c in load_cases(path)]
-        report = evaluate(searcher, cases, list(modes) or None)
-        nothing = evaluate_nothing_close(searcher, cases)
-        crossed = _cross_validated(cross_validate_search, searcher, cases, cv, seed)
+        filters = Filters(doc_type=doc_type) if doc_type else None
+        report = evaluate(searcher, cases, list(modes) or None, filters)
+        nothing = evaluate_nothing_close(searcher, cases, filters)
+        crossed = None if cv is None else cross_validate_search(searcher, cases, cv, seed, filters)
     except JianyanError as exc:
         _fail(exc.message)
     table = format_table(report) + ("\n\n" + format_nothing_close(nothing) if nothing else "")

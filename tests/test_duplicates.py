@@ -12,7 +12,7 @@ from jianyan.dupes.checker import DuplicateChecker
 from jianyan.dupes.shingles import copied_spans
 from jianyan.embed.engines import query_embedder
 from jianyan.errors import DraftError, InputError
-from jianyan.evaluation.dupes import evaluate_dupes, load_dupe_cases
+from jianyan.evaluation.dupes import cross_validate_dupes, evaluate_dupes, load_dupe_cases
 from jianyan.index.sync import load_indexes, sync_indexes
 from jianyan.ingest.draft import read_draft
 from jianyan.ingest.pipeline import ingest_paths
@@ -52,15 +52,41 @@ def test_copied_spans_against_brute_force():
             assert a[s.a_start:s.a_end] == b[s.b_start:s.b_end] and s.length >= 12
 
 
-@requires_shared
-def test_dev_cases_every_copy_caught_no_distinct_flagged(checker):
-    ev = evaluate_dupes(checker, load_dupe_cases(SHARED / "eval" / "duplicate-cases.jsonl"))
+def _pooled_cases() -> list[dict]:
+    return [c for name in ("duplicate-cases.jsonl", "duplicate-cases-hard.jsonl")
+            for c in load_dupe_cases(SHARED / "eval" / name)]
+
+
+def _meets_the_floor(ev) -> None:
     kinds = ev.by_kind
-    assert kinds["near-copy"]["caught"] == kinds["near-copy"]["n"] == 8
-    assert kinds["partial"]["caught"] == kinds["partial"]["n"] == 8
-    assert kinds["paraphrase"]["caught"] >= 6
+    assert kinds["near-copy"]["caught"] == kinds["near-copy"]["n"]
+    assert kinds["partial"]["caught"] == kinds["partial"]["n"]
+    assert kinds["paraphrase"]["caught"] >= 0.9 * kinds["paraphrase"]["n"]
     assert kinds["distinct"]["flagged"] == 0
-    assert ev.precision == 1.0 and ev.f1 >= 0.9
+
+
+@requires_shared
+def test_dev_cases_in_sample_and_cross_validated(checker):
+    """Both dev sets pooled (88 drafts): every copy caught, ≥ 90% of rewordings, no distinct
+    draft flagged: with the shipped model and with each case judged by a model fitted without
+    its fold (measured: 32/32 paraphrases both ways, distinct probabilities ≤ 0.18)."""
+    cases = _pooled_cases()
+    assert len(cases) == 88
+    cv = cross_validate_dupes(checker, cases, k=5)
+    _meets_the_floor(cv.shipped)
+    _meets_the_floor(cv.cross_validated)
+    # The checker as served gives the verdicts the evaluation re-scored from its candidates.
+    assert evaluate_dupes(checker, cases).by_kind == cv.shipped.by_kind
+
+
+@requires_shared
+def test_every_match_has_a_probability_that_orders_the_verdicts(checker):
+    case = next(c for c in _pooled_cases() if c["kind"] == "paraphrase")
+    result = checker.check(case["text"], case["title"]).to_dict()
+    probs = [m["probability"] for m in result["matches"]]
+    assert probs and all(p is not None and 0.0 <= p <= 1.0 for p in probs)
+    assert result["probability"] == max(probs)
+    assert result["verdict"] == "duplicate" and result["matches"][0]["external_id"] in case["duplicate_of"]
 
 
 @requires_shared

@@ -68,8 +68,15 @@ class DupeResult:
     draft_text: str
     notice: str = ""
 
+    @property
+    def probability(self) -> float | None:
+        """The best match's calibrated probability of being this draft reworded (None: no match)."""
+        ps = [m.scores["probability"] for m in self.matches if "probability" in m.scores]
+        return round(max(ps), 4) if ps else None
+
     def to_dict(self) -> dict:
         out = {"verdict": self.verdict, "verdict_name": VERDICT_NAMES[self.verdict],
+               "probability": self.probability,
                "draft_text": self.draft_text, "matches": [m.to_dict() for m in self.matches]}
         if self.notice:
             out["notice"] = self.notice

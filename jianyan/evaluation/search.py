@@ -23,7 +23,7 @@ import numpy as np
 from ..errors import InputError
 from ..logistic import LogisticModel, fit_logistic
 from ..search.nothing_close import NOTHING_CLOSE_AT, NOTHING_CLOSE_FEATURES, NOTHING_CLOSE_MODEL
-from ..search.searcher import MODES, FusionConfig, Searcher
+from ..search.searcher import MODES, Filters, FusionConfig, Searcher
 from .cases import encodable, read_jsonl
 from .cv import cross_validate, pick
 
@@ -81,7 +81,14 @@ class EvalReport:
                 "skipped_without_relevant": self.skipped, "per_query": self.per_query}
 
 
-def evaluate(searcher: Searcher, cases: list[QueryCase], modes: list[str] | None = None) -> EvalReport:
+def run_case(searcher: Searcher, case: QueryCase, mode: str, filters: Filters | None = None):
+    """One query as a user runs it (with the page's filters), its own source document left out."""
+    return searcher.search(case.query, mode=mode, k=K, filters=filters,
+                           exclude_external_ids=(case.source,) if case.source else ())
+
+
+def evaluate(searcher: Searcher, cases: list[QueryCase], modes: list[str] | None = None,
+             filters: Filters | None = None) -> EvalReport:
     modes = modes or list(MODES)
     report = EvalReport(modes)
     sums: dict[str, dict[str, dict[str, float]]] = {}
@@ -91,8 +98,7 @@ def evaluate(searcher: Searcher, cases: list[QueryCase], modes: list[str] | None
             continue
         row = {"id": case.id, "kind": case.kind}
         for mode in modes:
-            result = searcher.search(case.query, mode=mode, k=K,
-                                     exclude_external_ids=(case.source,) if case.source else ())
+            result = run_case(searcher, case, mode, filters)
             m = metrics([d.external_id for d in result.results], case.relevant)
             row[mode] = m
             for kind in {case.kind, "all"}:
@@ -172,8 +178,8 @@ class SearchCrossValidation:
                 "fold_choices": [{f: getattr(c, f) for f in CV_FIELDS} for c in self.fold_choices]}
 
 
-def cross_validate_search(searcher: Searcher, cases: list[QueryCase], k: int = 5, seed: int = 0
-                          ) -> SearchCrossValidation:
+def cross_validate_search(searcher: Searcher, cases: list[QueryCase], k: int = 5, seed: int = 0,
+                          filters: Filters | None = None) -> SearchCrossValidation:
     """Hybrid search under every grid point; the grid point chosen by nDCG@10 on the other folds
     is applied to each held-out fold."""
     cases = [c for c in cases if any(g > 0 for g in c.relevant.values())]
@@ -185,8 +191,7 @@ def cross_validate_search(searcher: Searcher, cases: list[QueryCase], k: int = 5
         s = copy.copy(searcher)
         s.fusion, s.embedder = cfg, memo
         for i, case in enumerate(cases):
-            result = s.search(case.query, mode="hybrid", k=K,
-                              exclude_external_ids=(case.source,) if case.source else ())
+            result = run_case(s, case, "hybrid", filters)
             m = metrics([d.external_id for d in result.results], case.relevant)
             values[:, g, i] = [m[n] for n in names]
     cv = cross_validate(values[names.index("ndcg@10")], k, seed)
@@ -233,7 +238,8 @@ def _signal_quality(fired: np.ndarray, none: np.ndarray) -> dict[str, float]:
             "fires_on_answered": float(fired[~none].mean())}
 
 
-def evaluate_nothing_close(searcher: Searcher, cases: list[QueryCase]) -> NothingCloseEval | None:
+def evaluate_nothing_close(searcher: Searcher, cases: list[QueryCase], filters: Filters | None = None
+                           ) -> NothingCloseEval | None:
     """Hybrid search on every query; the signal against "no relevant document" (None unless the
     cases have both kinds)."""
     none = np.array([not any(g > 0 for g in c.relevant.values()) for c in cases])
@@ -241,8 +247,7 @@ def evaluate_nothing_close(searcher: Searcher, cases: list[QueryCase]) -> Nothin
         return None
     rows = []
     for c in cases:
-        result = searcher.search(c.query, mode="hybrid", k=K,
-                                 exclude_external_ids=(c.source,) if c.source else ())
+        result = run_case(searcher, c, "hybrid", filters)
         rows.append([(result.closeness or {}).get(f, 0.0) for f in NOTHING_CLOSE_FEATURES])
     x, y = np.asarray(rows, float), none.astype(float)
     shipped = NOTHING_CLOSE_MODEL.probability(x) >= NOTHING_CLOSE_AT

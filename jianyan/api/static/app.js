@@ -381,7 +381,14 @@
       summary.append(el("div", { class: "notice", "data-testid": "search-notice" }, data.notice || "没有找到相关文档"));
     } else {
       summary.append(`找到 ${results.length} 篇相关文档${results.length >= SEARCH_K ? `（只列出最相关的 ${SEARCH_K} 篇）` : ""}`);
-      if (data.notice) summary.append(el("span", { class: "notice inline", "data-testid": "search-notice" }, data.notice));
+      if (data.nothing_close) {
+        // Calibrated on the dev precedent queries (nothing_close.py): said plainly, above the list.
+        summary.append(el("div", { class: "nothing-close", role: "status", "data-testid": "nothing-close" },
+          el("strong", null, "未找到相近的先例"),
+          `：排在前面的文档与检索内容只是大致相关（估计无先例的概率 ${pct(data.nothing_close_probability)}），请谨慎参考。`));
+      } else if (data.notice) {
+        summary.append(el("span", { class: "notice inline", "data-testid": "search-notice" }, data.notice));
+      }
     }
     $("#search-results").replaceChildren(...results.map(renderResult));
   }
@@ -666,11 +673,15 @@
       el("div", { class: "verdict-text" },
         el("p", null, VERDICT_NOTES[data.verdict] || ""),
         n ? el("p", { class: "muted" }, `共找到 ${n} 件相似的已收录提案，按相似程度排列。`) : null,
+        data.probability === null || data.probability === undefined ? null
+          : el("p", { class: "probability", "data-testid": "verdict-probability" },
+            `最相近的一件是本稿改写的估计概率：${pct(data.probability)}（由语义相似度与双方近邻比较校准得出）`),
         data.notice ? el("p", { class: "notice", "data-testid": "dupes-notice" }, data.notice) : null));
   }
 
   function scoreText(scores) {
-    return `相同文字占本稿 ${pct(scores.copied_draft)}、占原提案 ${pct(scores.copied_past)}；语义相似度 ${(scores.semantic || 0).toFixed(3)}`;
+    const reworded = scores.probability === undefined ? "" : `；同一提案改写的概率 ${pct(scores.probability)}`;
+    return `相同文字占本稿 ${pct(scores.copied_draft)}、占原提案 ${pct(scores.copied_past)}；语义相似度 ${(scores.semantic || 0).toFixed(3)}${reworded}`;
   }
 
   function renderMatch(match, index, draftText, pastText) {
@@ -695,6 +706,9 @@
     el("summary", { class: "match-head" },
       el("span", { class: `badge verdict-badge verdict-${match.verdict}` }, match.verdict_name),
       el("span", { class: "match-title" }, match.title || match.external_id),
+      match.probability === null || match.probability === undefined ? null
+        : el("span", { class: "meta-item probability", "data-testid": "match-probability",
+          title: "由语义相似度与双方近邻比较得出的校准概率" }, `改写概率 ${pct(match.probability)}`),
       el("span", { class: "meta-item mono" }, match.external_id),
       match.year ? el("span", { class: "meta-item" }, `${match.year} 年`) : null),
     el("div", { class: "match-tools" },
