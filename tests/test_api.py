@@ -103,6 +103,9 @@ def test_search_finds_the_seed_passage_like_the_cli(server):
         assert got["external_id"] == want["external_id"] or abs(got["score"] - want["score"]) < 0.02, (got, want)
         assert abs(got["score"] - want["score"]) < 0.02
     assert set(body) == set(expected) and set(top) == set(expected["results"][0])
+    # The calibrated "nothing close" estimate travels with every hybrid answer.
+    assert isinstance(body["nothing_close"], bool) and 0.0 <= body["nothing_close_probability"] <= 1.0
+    assert body["nothing_close"] == (body["nothing_close_probability"] >= 0.5)
 
 
 def test_search_filters_and_modes(server):

@@ -8,6 +8,7 @@ test-output/screenshots/ for a person to look at.
 from __future__ import annotations
 
 import csv
+import math
 import os
 import uuid
 from pathlib import Path
@@ -156,6 +157,11 @@ def test_search_without_results_shows_the_notice(page, server):
 
 
 # -- 查重 --------------------------------------------------------------------------------------------
+def _pct(x: float) -> str:
+    """The page's percentage format (app.js `pct`): one decimal, none when it is .0."""
+    return f"{math.floor(x * 1000 + 0.5) / 10:g}%"  # Math.round, not Python's round-half-even
+
+
 def test_dupes_shows_verdict_and_side_by_side_evidence(page, server):
     title, text = proposal_text("2022-006")
     open_tab(page, server, "dupes")
@@ -177,6 +183,11 @@ def test_dupes_shows_verdict_and_side_by_side_evidence(page, server):
     match = page.locator('[data-testid=match][data-external-id="2022-002"]')
     expect(match.get_by_test_id("match-scores")).to_contain_text("相同文字占本稿")
     expect(match.get_by_test_id("match-scores")).to_contain_text("语义相似度 0.9")
+    # The calibrated probability the API gives is what the page shows, per match and overall.
+    body = response.value.json()
+    probability = next(m for m in body["matches"] if m["external_id"] == "2022-002")["probability"]
+    expect(match.get_by_test_id("match-probability")).to_have_text(f"改写概率 {_pct(probability)}")
+    expect(page.get_by_test_id("verdict-probability")).to_contain_text(_pct(body["probability"]))
     copied = match.locator("[data-testid=evidence-row][data-kind=copied]")
     assert copied.count() >= 1
     for row in copied.all():
