@@ -342,10 +342,6 @@ def cv_options(f):
                         help="K 折交叉验证：在常数网格上按其余各折选出最优，报告留出折上的成绩（与样本内成绩并列）")(f)
 
 
-def _cross_validated(run, evaluated, cases, k, seed):
-    return None if k is None else run(evaluated, cases, k, seed)
-
-
 def _print_eval(report: dict, table: str, crossed, format_cv, as_json: bool) -> None:
     if as_json:
         if crossed is not None:
@@ -467,7 +463,7 @@ def eval_dupes(cases, as_json, cv, seed, data_dir):
     try:
         loaded = [c for path in cases for c in load_dupe_cases(path)]
         ev = evaluate_dupes(checker, loaded)
-        crossed = _cross_validated(cross_validate_dupes, checker, loaded, cv, seed)
+        crossed = None if cv is None else cross_validate_dupes(checker, loaded, cv, seed)
     except JianyanError as exc:
         _fail(exc.message)
     _print_eval(ev.to_dict(), format_dupe_table(ev), crossed, format_dupe_cv, as_json)
