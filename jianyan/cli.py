@@ -11,6 +11,7 @@ import time
 import click
 
 from . import __version__
+from .cli_base import JianyanGroup
 from .config import resolve_data_dir
 from .errors import DraftError, InputError, JianyanError
 from .ingest.metadata import DOC_TYPES
@@ -43,7 +44,7 @@ def open_store(data_dir) -> Store:
         _fail(exc.message)
 
 
-@click.group()
+@click.group(cls=JianyanGroup)
 @click.version_option(__version__, prog_name="jianyan")
 @click.option("--data", "data_dir", default=None, metavar="DIR", help="数据文件夹")
 @click.option("-v", "--verbose", is_flag=True, help="输出详细日志")
@@ -125,7 +126,10 @@ def docs(doc_type, limit, as_json, data_dir):
 @click.option("--json", "as_json", is_flag=True, help="输出 JSON")
 @data_option
 def show(ref, with_passages, as_json, data_dir):
-    """显示一篇文档的元数据和结构（REF 为编号或外部编号）。"""
+    """显示一篇文档的元数据和结构。
+
+    REF 为编号或外部编号，也可写 id:12（按编号）或 ext:12（按外部编号）；
+    若 12 既是一篇文档的编号、又是另一篇的外部编号，必须这样写明。"""
     with open_store(data_dir) as store:
         try:
             doc = store.get_document(ref)
@@ -164,7 +168,10 @@ def show(ref, with_passages, as_json, data_dir):
 @click.argument("ref")
 @data_option
 def remove(ref, data_dir):
-    """删除一篇文档（REF 为编号或外部编号）。"""
+    """删除一篇文档。
+
+    REF 为编号或外部编号，也可写 id:12（按编号）或 ext:12（按外部编号）；
+    若 12 既是一篇文档的编号、又是另一篇的外部编号，必须这样写明。"""
     def removed(row: dict) -> None:
         click.echo(f"已删除：{row['id']} 《{row['title']}》")
 
@@ -196,6 +203,101 @@ def _print_sync(r) -> None:
 def reindex(no_progress, data_dir):
     """从文档库重建检索索引（向量索引和关键词索引）。"""
     _sync(data_dir, progress=not no_progress and sys.stderr.isatty(), rebuild=True)
+
+
+@cli.command(name="check")
+@click.option("--repair", "do_repair", is_flag=True,
+              help="把索引和向量缓存修复到与文档库一致（同步；索引文件损坏时重建），不改动文档")
+@click.option("--full", "thorough", is_flag=True,
+              help="用 integrity_check 逐项检查数据库文件（较慢；默认 quick_check）")
+@click.option("--no-progress", is_flag=True, help="不显示进度条")
+@data_option
+def check_command(do_repair, thorough, no_progress, data_dir):
+    """检查文档库与索引、向量缓存是否一致（每项一行）；--repair 修复。一致时退出码为 0。"""
+    from . import maintenance
+
+    click.echo(f"检查数据文件夹 {data_dir}：")
+    try:
+        if not do_repair:
+            report = maintenance.check(data_dir, thorough=thorough)
+            _print_findings(report)
+            if report.consistent:
+                click.echo(f"结论：一致（{len(report.findings)} 项检查全部通过，用时 {report.seconds:.1f} 秒）")
+                return
+            click.echo(f"结论：发现 {len(report.failed)} 处不一致；运行 jianyan check --repair 修复")
+            sys.exit(1)
+        result = maintenance.repair(data_dir, thorough=thorough, progress=not no_progress and sys.stderr.isatty())
+    except JianyanError as exc:
+        _fail(exc.message)
+    _print_findings(result.before)
+    if result.before.consistent:
+        click.echo(f"结论：一致，无需修复（{len(result.before.findings)} 项检查全部通过）")
+        return
+    click.echo("修复：")
+    for action in result.actions:
+        click.echo(f"  · {action}")
+    click.echo("修复后复查：")
+    _print_findings(result.after)
+    if result.after.consistent:
+        click.echo("结论：已修复，文档库与索引现在一致")
+        return
+    click.echo(f"结论：仍有 {len(result.after.failed)} 处不一致，未能自动修复（见上）")
+    sys.exit(1)
+
+
+def _print_findings(report) -> None:
+    for line in report.lines():
+        click.echo(f"  {line}")
+
+
+@cli.command()
+@click.argument("dest", type=click.Path(file_okay=False))
+@data_option
+def backup(dest, data_dir):
+    """把数据文件夹备份到 DEST（服务运行时也可以）：文档库的一致副本、与之同步的索引、清单 manifest.json。"""
+    from pathlib import Path
+
+    from . import maintenance
+
+    try:
+        report = maintenance.backup(data_dir, Path(dest))
+    except JianyanError as exc:
+        _fail(exc.message, 2 if exc.code == "backup" else 1)
+    m = report.manifest
+    indexes = "索引已一并备份" if report.indexes else f"索引未备份（{m['indexes_note']}）"
+    click.echo(f"已备份到 {dest}：文档库第 {m['generation']} 版，文档 {m['documents']} 篇，段落 {m['passages']} 个；"
+               f"{indexes}；用时 {report.seconds:.1f} 秒")
+
+
+@cli.command()
+@click.argument("src", type=click.Path(file_okay=False))
+@click.option("--force", is_flag=True, help="数据文件夹不是空的也恢复：替换其中的文档库和索引（保留向量缓存）")
+@click.option("--no-progress", is_flag=True, help="不显示进度条")
+@data_option
+def restore(src, force, no_progress, data_dir):
+    """从 jianyan backup 做的备份 SRC 恢复到数据文件夹（须为空，或加 --force），然后检查并修复索引。"""
+    from pathlib import Path
+
+    from . import maintenance
+
+    try:
+        report = maintenance.restore(Path(src), data_dir, force=force,
+                                     progress=not no_progress and sys.stderr.isatty())
+    except JianyanError as exc:
+        _fail(exc.message, 2 if exc.code == "backup" else 1)
+    m = report.manifest
+    click.echo(f"已从 {src} 恢复到 {data_dir}：文档库第 {m['generation']} 版（备份于 {m['created_at']}），"
+               f"文档 {m['documents']} 篇，段落 {m['passages']} 个；"
+               + ("索引取自备份" if report.indexes_restored else "备份中没有可用的索引"))
+    repair = report.repair
+    if not repair.before.consistent:
+        for action in repair.actions:
+            click.echo(f"  · {action}")
+    _print_findings(repair.after)
+    if not repair.consistent:
+        click.echo(f"结论：仍有 {len(repair.after.failed)} 处不一致（见上）")
+        sys.exit(1)
+    click.echo("结论：恢复完成，文档库与索引一致")
 
 
 def _parse_years(value: str | None) -> tuple[int | None, int | None]:
@@ -306,6 +408,12 @@ def serve(host, port, corpus, no_progress, data_dir):
 
     logging.getLogger("jianyan").setLevel(logging.INFO)
     _check_port(host, port)
+    from .writelock import WriteLock
+
+    try:  # held until the process ends: no other process writes while the service runs
+        folder_lock = WriteLock(data_dir, purpose="serve").acquire()  # noqa: F841 - kept for life
+    except JianyanError as exc:
+        _fail(exc.message)
     library = Library(data_dir)
     progress = not no_progress and sys.stderr.isatty()
     with open_store(data_dir) as store:

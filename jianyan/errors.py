@@ -56,6 +56,25 @@ class NeedsOCR(InputError):
     http_status = 422
 
 
+class BadFileName(InputError):
+    """A file name that cannot name a document as it is (invisible characters, too long…):
+    refused rather than cleaned into another file's name (`jianyan/names.py`)."""
+
+    code = "bad_name"
+    http_status = 422
+
+
+class LimitExceeded(InputError):
+    """A file that would cost more than a reader's limits allow (time, memory, pages, rows…)."""
+
+    code = "limit_exceeded"
+    http_status = 413
+
+    def __init__(self, message: str, *, limit: str = "", path: str | None = None) -> None:
+        super().__init__(message, path=path)
+        self.limit = limit
+
+
 class MappingError(InputError):
     """A field mapping for a record export names a missing column or an unknown field."""
 
@@ -107,6 +126,25 @@ class Busy(JianyanError):
     http_status = 409
 
 
+class AmbiguousRef(JianyanError):
+    """A bare document reference ("3") that is one document's id and another's external id;
+    `candidates` lists both (id, external_id, title, and the unambiguous `ref` for each)."""
+
+    code = "ambiguous_ref"
+    http_status = 409
+
+    def __init__(self, message: str, candidates: list[dict] | None = None) -> None:
+        super().__init__(message)
+        self.candidates = candidates
+
+
+class Overloaded(JianyanError):
+    """Too many expensive requests (查重) at once: this one is refused before any work."""
+
+    code = "overloaded"
+    http_status = 503
+
+
 class UploadTooLarge(JianyanError):
     code = "too_large"
     http_status = 413
@@ -140,6 +178,55 @@ class IndexMismatch(JianyanError):
 class StoreError(JianyanError):
     code = "store"
     http_status = 503
+
+
+class BackupError(JianyanError):
+    """A backup or restore refused: the folder is not a (whole) backup, the data folder is not
+    empty, or the two are the same folder (`maintenance.py`)."""
+
+    code = "backup"
+    http_status = 400
+
+
+# What the disk or the folder refused; `storage.storage_error` maps OS and SQLite errors to these.
+class StorageFull(StoreError):
+    """The disk (or the user's quota, or the file size limit) is full: 507 Insufficient Storage."""
+
+    code = "disk_full"
+    http_status = 507
+
+
+class StorageReadOnly(StoreError):
+    code = "read_only"
+    http_status = 503
+
+
+class StoragePermission(StoreError):
+    code = "no_permission"
+    http_status = 503
+
+
+class StorageLocked(StoreError):
+    """SQLite's own lock was not released in time (another connection kept a write open)."""
+
+    code = "db_locked"
+    http_status = 503
+
+
+class StorageIOError(StoreError):
+    code = "io_error"
+    http_status = 503
+
+
+class FolderLocked(Busy):
+    """Another process holds the data folder's write lock (`writelock.py`); `holder` says who."""
+
+    code = "folder_locked"
+    http_status = 409
+
+    def __init__(self, message: str, holder: dict | None = None) -> None:
+        super().__init__(message)
+        self.holder = holder or {}
 
 
 class EmbedderError(JianyanError):

@@ -15,9 +15,10 @@ with lib.open_view() as view:              # a consistent read view
 from __future__ import annotations
 
 import logging
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import Callable, Iterable, Iterator
 
 from .dupes.checker import DuplicateChecker
 from .errors import NotReady
@@ -25,7 +26,9 @@ from .index.sync import EmbedProgress, SyncReport, index_exists, load_indexes, r
 from .ingest.pipeline import FileToIngest, IngestReport, Outcome, ingest_files, ingest_paths
 from .ingest.readers import FieldMapping
 from .search.searcher import Searcher
+from .storage import storage_errors
 from .store import Store
+from .writelock import WriteLock
 
 log = logging.getLogger("jianyan.library")
 NO_INDEX = "还没有检索索引：请先用 jianyan ingest 导入文档（或运行 jianyan reindex）"
@@ -141,18 +144,25 @@ class Library:
                on_embed: EmbedProgress | None = None) -> WriteResult:
         """Ingest `paths` (files and folders, each a batch) or `files` (named files, one batch),
         then sync the indexes if anything was stored (or there are none yet) and `index` is set."""
-        with self.open_store() as store:
-            if files is not None:
-                report = ingest_files(files, store, mapping, doc_type, progress=progress, label=label,
-                                      on_outcome=on_outcome)
-            else:
-                report = ingest_paths(list(paths), store, mapping, doc_type, progress=progress,
-                                      on_outcome=on_outcome)
-        result = WriteResult(ingest=report)
-        if index and (report.stored or not self.has_index()):
-            if before_sync is not None:
-                before_sync()
-            result.sync = self.sync(embedder, progress=progress, on_progress=on_embed)
+        with self.writing():
+            try:
+                with self.open_store() as store:
+                    if files is not None:
+                        report = ingest_files(files, store, mapping, doc_type, progress=progress, label=label,
+                                              on_outcome=on_outcome)
+                    else:
+                        report = ingest_paths(list(paths), store, mapping, doc_type, progress=progress,
+                                              on_outcome=on_outcome)
+            except Exception:
+                # What was stored before the failure is indexed, not left in the store unseen.
+                if index and self.has_index():
+                    self.sync(embedder, progress=progress, on_progress=on_embed)
+                raise
+            result = WriteResult(ingest=report)
+            if index and (report.stored or not self.has_index()):
+                if before_sync is not None:
+                    before_sync()
+                result.sync = self.sync(embedder, progress=progress, on_progress=on_embed)
         return result
 
     def remove(self, ref: str | int, *, embedder=None,
@@ -160,22 +170,31 @@ class Library:
         """Remove one document by id or external id, then drop its passages from the indexes
         (removals embed nothing: `embedder` only has to match the index's model).
         `on_removed(row)` is told once the store has committed, before the indexes follow."""
-        with self.open_store() as store:
-            row = store.remove_document(ref)
-        if on_removed is not None:
-            on_removed(row)
-        result = WriteResult(removed=row)
-        if self.has_index():
-            result.sync = self.sync(embedder)
+        with self.writing():
+            with self.open_store() as store:
+                row = store.remove_document(ref)
+            if on_removed is not None:
+                on_removed(row)
+            result = WriteResult(removed=row)
+            if self.has_index():
+                result.sync = self.sync(embedder)
         return result
 
     def sync(self, embedder=None, *, rebuild: bool = False, progress: bool = False,
              on_progress: EmbedProgress | None = None) -> SyncReport:
         """Bring the indexes in step with the store (`index/sync.py`)."""
-        with self.open_store() as store:
+        with self.writing(), self.open_store() as store:
             return sync_indexes(store, embedder, progress=progress, rebuild=rebuild, on_progress=on_progress)
 
     def checkpoint(self) -> tuple[int, int, int]:
         """Restart the store's WAL (see `api/snapshot.py` for when this is safe)."""
-        with self.open_store() as store:
+        with self.writing(), self.open_store() as store:
             return store.checkpoint()
+
+    @contextmanager
+    def writing(self) -> Iterator[None]:
+        """The folder's write lock (`writelock.py`: one writer across processes, re-entrant
+        within one), with storage errors met while it is held raised in words (`storage.py`).
+        Every write of this class runs inside it; a new kind of write (restore…) should too."""
+        with WriteLock(self.data_dir, purpose="write"), storage_errors(self.data_dir):
+            yield

@@ -16,11 +16,14 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from .documents import PreparedDocument
-from .errors import NotFound, StoreError
+from .errors import AmbiguousRef, NotFound, StoreError
 from .hashing import text_hash
+from .names import shown
+from .storage import storage_error
 
 SCHEMA_VERSION = 1
 DB_NAME = "jianyan.sqlite3"
+ID_PREFIX, EXT_PREFIX = "id:", "ext:"  # explicit document references (`Store.resolve`)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -114,6 +117,54 @@ class PassageForIndex:
     text: str
 
 
+@dataclass(frozen=True)
+class StoreSummary:
+    """What a store (or a copy of it) holds: its generation and counts."""
+
+    generation: int
+    documents: int
+    passages: int
+
+
+@dataclass(frozen=True)
+class StoreCopy:
+    """What `Store.backup_to` copied: its generation and counts, and its ids (what the indexes
+    copied beside it are checked against)."""
+
+    summary: StoreSummary
+    passage_ids: frozenset[int]
+    document_ids: frozenset[int]
+
+
+@dataclass(frozen=True)
+class InvariantViolation:
+    """Rows that break one of the store's own invariants; `examples`: a few of their ids."""
+
+    kind: str  # "offsets" | "text" | "order" | "n_passages" | "orphans"
+    count: int
+    examples: tuple[int, ...]
+
+
+# One query per invariant (`Store.invariant_violations`); each selects the offending ids.
+_INVARIANT_QUERIES = {
+    # 0 ≤ start ≤ end ≤ length of the document text (SQLite counts characters, as Python does)
+    "offsets": "SELECT p.id FROM passages p JOIN documents d ON d.id = p.document_id "
+               "WHERE p.start < 0 OR p.end < p.start OR p.end > length(d.text)",
+    # passage.text == document.text[start:end]
+    "text": "SELECT p.id FROM passages p JOIN documents d ON d.id = p.document_id "
+            "WHERE p.start >= 0 AND p.end >= p.start AND p.end <= length(d.text) "
+            "AND substr(d.text, p.start + 1, p.end - p.start) IS NOT p.text",
+    # in reading order, not overlapping
+    "order": "SELECT id FROM (SELECT id, start, LAG(end) OVER (PARTITION BY document_id ORDER BY seq) "
+             "AS prev_end FROM passages) WHERE prev_end > start",
+    # documents.n_passages is the number of its passages
+    "n_passages": "SELECT d.id FROM documents d LEFT JOIN (SELECT document_id, COUNT(*) AS n FROM passages "
+                  "GROUP BY document_id) c ON c.document_id = d.id WHERE COALESCE(c.n, 0) != d.n_passages",
+    # every passage belongs to a document
+    "orphans": "SELECT p.id FROM passages p LEFT JOIN documents d ON d.id = p.document_id WHERE d.id IS NULL",
+}
+
+
 class Store:
     def __init__(self, data_dir: str | Path) -> None:
         self.data_dir = Path(data_dir)
@@ -127,8 +178,11 @@ class Store:
             self.conn.execute("PRAGMA synchronous = NORMAL")
             self.conn.execute("PRAGMA busy_timeout = 10000")
             self._migrate()
-        except sqlite3.DatabaseError as exc:
-            raise StoreError(f"无法打开数据库 {self.data_dir / DB_NAME}（{exc}）") from exc
+        except (sqlite3.DatabaseError, OSError) as exc:
+            mapped = storage_error(exc, self.data_dir)
+            if mapped is None:
+                raise StoreError(f"无法打开数据库 {self.data_dir / DB_NAME}（{exc}）") from exc
+            raise mapped from exc
 
     # -- schema -------------------------------------------------------------------------------
     def _migrate(self) -> None:
@@ -218,20 +272,49 @@ class Store:
         return {"documents": sum(types.values()), "passages": self.count_passages(), "chars": chars,
                 "by_type": types, "year_min": years[0], "year_max": years[1], "categories": categories}
 
-    def _resolve(self, ref: str | int) -> int:
-        """A document's id from its numeric id or its external_id."""
-        row = None
+    def resolve(self, ref: str | int) -> int:
+        """A document's id from a reference: `id:N` (its numeric id), `ext:X` (its external id,
+        everything after the prefix, as is), an int (an id), or a bare string, which may be
+        either — and is refused (`AmbiguousRef`, listing both) when it is one document's id and
+        another document's external id. An external id that itself begins with `id:` or `ext:`
+        is written `ext:id:…`."""
+        if isinstance(ref, int):
+            return self._find("id", ref, ref)
         text = str(ref)
-        if isinstance(ref, int) or (text.isascii() and text.isdigit() and len(text) <= 18):
-            row = self.conn.execute("SELECT id FROM documents WHERE id=?", (int(ref),)).fetchone()
+        if text.startswith(ID_PREFIX):
+            number = text[len(ID_PREFIX):]
+            if not _is_number(number):
+                raise NotFound(f"找不到文档“{shown(text)}”：{ID_PREFIX} 后应为数字编号（外部编号请写 {EXT_PREFIX}…）")
+            return self._find("id", int(number), text)
+        if text.startswith(EXT_PREFIX):
+            return self._find("external_id", text[len(EXT_PREFIX):], text)
+        by_id = self._row("id", int(text)) if _is_number(text) else None
+        by_ext = self._row("external_id", text)
+        if by_id is not None and by_ext is not None and by_id["id"] != by_ext["id"]:
+            a, b = dict(by_id), dict(by_ext)
+            a["ref"], b["ref"] = f"{ID_PREFIX}{text}", f"{EXT_PREFIX}{text}"
+            raise AmbiguousRef(
+                f"“{text}”可能指两篇文档：编号为 {a['id']} 的《{a['title'] or '无标题'}》"
+                f"（外部编号“{shown(a['external_id'])}”），和外部编号为“{text}”的《{b['title'] or '无标题'}》"
+                f"（编号 {b['id']}）。请写 {a['ref']}（按编号）或 {b['ref']}（按外部编号）指明是哪一篇",
+                [a, b])
+        found = by_id if by_id is not None else by_ext
+        if found is None:
+            raise NotFound(f"找不到文档“{shown(text)}”")
+        return found["id"]
+
+    def _row(self, column: str, value: str | int) -> sqlite3.Row | None:
+        return self.conn.execute(f"SELECT id, external_id, title FROM documents WHERE {column}=?",
+                                 (value,)).fetchone()
+
+    def _find(self, column: str, value: str | int, ref: str | int) -> int:
+        row = self._row(column, value)
         if row is None:
-            row = self.conn.execute("SELECT id FROM documents WHERE external_id=?", (str(ref),)).fetchone()
-        if row is None:
-            raise NotFound(f"找不到文档“{ref}”")
-        return row[0]
+            raise NotFound(f"找不到文档“{shown(str(ref))}”")
+        return row["id"]
 
     def get_document(self, ref: str | int, with_text: bool = True) -> dict[str, Any]:
-        doc_id = self._resolve(ref)
+        doc_id = self.resolve(ref)
         row = dict(self.conn.execute("SELECT * FROM documents WHERE id=?", (doc_id,)).fetchone())
         row["structure"] = json.loads(row["structure"])
         row["extra"] = json.loads(row["extra"])
@@ -306,6 +389,62 @@ class Store:
         """Copy the WAL into the database and restart it (busy, WAL frames, frames copied)."""
         return tuple(self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone())
 
+    # -- checks and backups (`jianyan check`, `jianyan backup`; maintenance.py) ------------------
+    def summary(self) -> StoreSummary:
+        return StoreSummary(self.generation, self.count_documents(), self.count_passages())
+
+    def document_ids(self) -> set[int]:
+        return {r[0] for r in self.conn.execute("SELECT id FROM documents")}
+
+    def sqlite_problems(self, thorough: bool = False) -> list[str]:
+        """SQLite's own check of the file (`quick_check`; `integrity_check` when `thorough`, which
+        also compares every index with its table): [] when sound, else its first findings."""
+        pragma = "integrity_check" if thorough else "quick_check"
+        rows = [r[0] for r in self.conn.execute(f"PRAGMA {pragma}(10)")]
+        return [] if rows == ["ok"] else rows
+
+    def invariant_violations(self, examples: int = 5) -> list[InvariantViolation]:
+        """The store's own invariants that can be checked in SQL (passage offsets within the
+        document text and equal to its slice, passages in order, counts, no orphans): one
+        `InvariantViolation` per invariant broken, none when all hold."""
+        out = []
+        for kind, sql in _INVARIANT_QUERIES.items():
+            count = self.conn.execute(f"SELECT COUNT(*) FROM ({sql})").fetchone()[0]
+            if count:
+                ids = tuple(r[0] for r in self.conn.execute(f"{sql} LIMIT {int(examples)}"))
+                out.append(InvariantViolation(kind, count, ids))
+        return out
+
+    def backup_to(self, target: Path) -> StoreCopy:
+        """A consistent copy of the store at `target` through SQLite's online backup API: one read
+        transaction's view, while writers on other connections go on. Written under a temporary
+        name, as one self-contained file (rollback journal, no WAL), checked, then renamed over
+        `target`; returns what the copy holds."""
+        from .atomic import replace_atomic
+
+        held: list[StoreCopy] = []
+
+        def produce(tmp: Path) -> None:
+            for leftover in (tmp, tmp.with_name(tmp.name + "-journal")):
+                leftover.unlink(missing_ok=True)
+            copy = sqlite3.connect(tmp, isolation_level=None)
+            try:
+                self.conn.backup(copy)  # all pages in one step: one consistent view of the source
+                copy.execute("PRAGMA journal_mode = DELETE")
+                problems = [r[0] for r in copy.execute("PRAGMA quick_check(5)")]
+                if problems != ["ok"]:
+                    raise StoreError(f"备份副本未通过 SQLite 检查：{'；'.join(problems)}")
+                meta = dict(copy.execute("SELECT key, value FROM meta"))
+                passages = frozenset(r[0] for r in copy.execute("SELECT id FROM passages"))
+                documents = frozenset(r[0] for r in copy.execute("SELECT id FROM documents"))
+                held.append(StoreCopy(StoreSummary(int(meta["generation"]), len(documents), len(passages)),
+                                      passages, documents))
+            finally:
+                copy.close()
+
+        replace_atomic(Path(target), produce)
+        return held[0]
+
     def passages(self, document_id: int | None = None) -> Iterator[StoredPassage]:
         sql = "SELECT * FROM passages"
         args: tuple = ()
@@ -344,8 +483,8 @@ class Store:
         return doc_id, ("replaced" if old else "added")
 
     def remove_document(self, ref: str | int) -> dict[str, Any]:
-        doc_id = self._resolve(ref)
         with self.transaction():
+            doc_id = self.resolve(ref)
             row = dict(self.conn.execute(
                 "SELECT id, external_id, title FROM documents WHERE id=?", (doc_id,)).fetchone())
             self.conn.execute("DELETE FROM documents WHERE id=?", (doc_id,))
@@ -354,6 +493,11 @@ class Store:
 
     def _bump(self) -> None:
         self.conn.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key='generation'")
+
+
+def _is_number(text: str) -> bool:
+    """ASCII digits SQLite can hold as an id ("²" and 40-digit strings are not ids)."""
+    return text.isascii() and text.isdigit() and len(text) <= 18
 
 
 def _passage(r: sqlite3.Row) -> StoredPassage:
@@ -374,5 +518,8 @@ class _Transaction:
     def __exit__(self, exc_type, exc, tb) -> None:
         if exc_type is None:
             self.conn.execute("COMMIT")
-        else:
-            self.conn.execute("ROLLBACK")
+        elif self.conn.in_transaction:  # SQLite rolls back by itself on some errors (a full disk…)
+            try:
+                self.conn.execute("ROLLBACK")
+            except sqlite3.Error:  # the error that brought us here is the one to report
+                pass

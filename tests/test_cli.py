@@ -103,3 +103,116 @@ def test_search_and_eval_commands(tmp_path):
 def test_search_without_index(tmp_path):
     r = run("search", "--data", str(tmp_path / "none"), "养老")
     assert r.returncode == 1 and "还没有检索索引" in r.stderr
+
+
+def _records(tmp_path, rows):
+    """A CSV export whose record ids are `rows`' first items (they become external ids)."""
+    path = tmp_path / "记录.csv"
+    path.write_text("编号,标题,内容\n" + "".join(
+        f"{ext},{title},{title}的正文：说明这项安排的背景、做法和时间表，供检索和查重测试使用。\n"
+        for ext, title in rows), encoding="utf-8")
+    return path
+
+
+def test_refs_id_ext_and_the_ambiguous_bare_ref(tmp_path):
+    data = str(tmp_path / "d")
+    # In a fresh store the rows get ids 1, 2, 3: record "1" is document 2, record "2" document 1.
+    path = _records(tmp_path, [("2", "关于甲事项的通知"), ("1", "关于乙事项的通知"), ("x", "关于丙事项的通知")])
+    r = run("ingest", "--data", data, "--no-index", "--map", "id=编号,title=标题,body=内容", str(path))
+    assert r.returncode == 0, r.stderr
+    ids = {d["external_id"]: d["id"] for d in json.loads(run("docs", "--data", data, "--json").stdout)}
+    assert ids == {"2": 1, "1": 2, "x": 3}
+
+    for ref, title in (("id:1", "关于甲事项的通知"), ("ext:1", "关于乙事项的通知"), ("id:2", "关于乙事项的通知"),
+                       ("ext:2", "关于甲事项的通知"), ("3", "关于丙事项的通知"), ("x", "关于丙事项的通知"),
+                       ("ext:x", "关于丙事项的通知")):
+        r = run("show", "--data", data, ref)
+        assert r.returncode == 0 and f"《{title}》" in r.stdout, (ref, r.stdout, r.stderr)
+
+    for command in ("show", "remove"):
+        r = run(command, "--data", data, "1")
+        assert r.returncode == 1, r.stdout
+        # Both documents, and how to write each unambiguously.
+        assert all(w in r.stderr for w in ("关于甲事项的通知", "关于乙事项的通知", "id:1", "ext:1")), r.stderr
+    for ref in ("id:x", "id:4", "ext:3"):
+        r = run("show", "--data", data, ref)
+        assert r.returncode == 1 and "找不到" in r.stderr, (ref, r.stderr)
+    assert len(json.loads(run("docs", "--data", data, "--json").stdout)) == 3  # the refused remove removed nothing
+
+    r = run("remove", "--data", data, "ext:1")
+    assert r.returncode == 0 and "关于乙事项的通知" in r.stdout, r.stderr
+    assert run("show", "--data", data, "1").returncode == 0  # no longer ambiguous: id 1 alone
+    assert {d["external_id"] for d in json.loads(run("docs", "--data", data, "--json").stdout)} == {"2", "x"}
+
+
+def test_ingest_never_merges_two_files_into_one_id(tmp_path):
+    for folder, word in (("甲", "甲地"), ("乙", "乙地")):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "通知.txt").write_text(f"关于{word}防汛工作的通知\n{word}各单位要做好防汛值守。",
+                                                   encoding="utf-8")
+    odd = tmp_path / "杂"
+    odd.mkdir()
+    (odd / "cafe\u0301.txt").write_text("关于分解形式文件名的说明\n这是名字为分解形式的文件。", encoding="utf-8")
+    (odd / "café.txt").write_text("关于组合形式文件名的说明\n这是名字为组合形式的文件。", encoding="utf-8")
+    (odd / "零宽\u200b.txt").write_text("关于零宽文件名的说明\n这份文档的名字里有零宽空格。", encoding="utf-8")
+    gbk = os.path.join(os.fsencode(odd), "报告".encode("gbk") + b".txt")  # unpacked from a Windows zip
+    with open(gbk, "wb") as fh:
+        fh.write("关于编码文件名的报告\n这份文档的名字是 GBK 编码。".encode())
+    data = str(tmp_path / "d")
+    r = run("ingest", "--data", data, "--no-index", str(tmp_path / "甲"), str(tmp_path / "乙"), str(odd))
+    assert r.returncode == 0, r.stderr
+    docs = {d["external_id"]: d["title"] for d in json.loads(run("docs", "--data", data, "--json").stdout)}
+    # One 通知.txt, one café.txt (NFC and NFD are one name), the GBK name decoded; nothing replaced.
+    assert docs == {"通知.txt": "关于甲地防汛工作的通知", "café.txt": "关于分解形式文件名的说明",
+                    "报告.txt": "关于编码文件名的报告"}, docs
+    assert "新增 3，更新 0" in r.stdout, r.stdout
+    assert "外部编号“通知.txt”与本次导入的" in r.stderr and str(tmp_path / "甲" / "通知.txt") in r.stderr
+    assert "外部编号“café.txt”" in r.stderr
+    assert "<U+200B>" in r.stderr and "\u200b" not in r.stderr  # refused, and shown escaped
+    # Each folder ingested on its own again: the second still replaces, as re-ingesting always has.
+    r = run("ingest", "--data", data, "--no-index", str(tmp_path / "乙"))
+    assert r.returncode == 0 and "更新 1" in r.stdout, r.stdout
+
+
+def test_arguments_that_are_not_utf8_get_a_message_not_a_traceback(tmp_path):
+    """Bytes that are not UTF-8 on the command line (a Latin-1 name, a terminal in another
+    encoding) reach Python as lone surrogates; text parameters are refused in words."""
+    data = str(tmp_path / "d")
+    bad = "\udcff"  # os.fsencode → b"\xff", as the shell's $'\xff'
+    for args in (["search", bad], ["search", "养老", "--category", bad], ["show", bad], ["remove", bad],
+                 ["dupes", "--text", bad * 30], ["dupes", "--text", "关于养老服务的提案" * 3, "--title", bad],
+                 ["ingest", "--map", f"id={bad}", str(CORPORA / "seed")]):
+        r = run(*args, "--data", data)
+        assert r.returncode == 2, (args, r.stdout, r.stderr)
+        assert "不是 UTF-8" in r.stderr and "\\xff" in r.stderr and "Traceback" not in r.stderr, (args, r.stderr)
+    # A path is a file's real name: not refused as text; a missing one is said to be missing.
+    r = run("ingest", "--data", data, "--no-index", f"{bad}.txt")
+    assert r.returncode == 1 and "不存在" in r.stderr and "Traceback" not in r.stderr, r.stderr
+    r = run("docs", "--data", str(tmp_path / f"数据{bad}"))  # a data folder whose name is not UTF-8
+    assert r.returncode == 0 and "还没有导入" in r.stdout, r.stderr
+
+
+def test_click_usage_errors_are_in_chinese(tmp_path):
+    data = str(tmp_path / "d")
+    cases = [
+        (["search", "--data", data], "缺少参数 QUERY"),
+        (["search", "--data", data, "养老", "--bogus"], "没有选项“--bogus”"),
+        (["search", "--data", data, "养老", "--type", "nope"], "“nope”不是可选值之一"),
+        (["search", "--data", data, "养老", "-k", "abc"], "“abc”不是有效的数字"),
+        (["search", "--data", data, "养老", "-k"], "需要给一个值"),
+        (["frobnicate"], "没有命令“frobnicate”"),
+        (["eval", "search", "--data", data, str(tmp_path / "none.jsonl")], "不存在"),
+        (["eval", "search", "--data", data, str(tmp_path)], "是文件夹，这里需要文件"),
+        (["show", "--data", data, "1", "2"], "多余的参数"),
+        (["eval", "dupes", "--cv", "1", str(FIXTURES)], "不在允许的范围"),
+    ]
+    for args, expected in cases:
+        r = run(*args)
+        assert r.returncode == 2, (args, r.stderr)
+        assert expected in r.stderr and "错误：" in r.stderr, (args, r.stderr)
+        for english in ("Error", "Usage", "Missing", "Invalid", "No such", "does not exist", "Try '"):
+            assert english not in r.stderr, (args, r.stderr)
+    r = run("search", "--data", data)
+    assert "用法: jianyan search [选项] QUERY" in r.stderr and "运行“jianyan search --help”查看帮助" in r.stderr
+    r = run("--help")
+    assert r.returncode == 0 and "用法:" in r.stdout and "显示本帮助并退出" in r.stdout and "命令:" in r.stdout

@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import math
 import os
+import time
 import uuid
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -235,7 +236,7 @@ def test_dupes_shows_api_errors(page, server):
 def _delete_leftovers(server, marker: str) -> None:
     with server.client(server.token) as c:
         for item in c.get("/api/documents", params={"q": marker, "limit": 200}).json()["items"]:
-            c.delete(f"/api/documents/{item['id']}")
+            c.delete(f"/api/documents/id:{item['id']}")
 
 
 def test_upload_search_and_delete_through_the_page(page, server, tmp_path):
@@ -322,6 +323,60 @@ def test_upload_search_and_delete_through_the_page(page, server, tmp_path):
         shot(page, "docs-list.png")
     finally:
         _delete_leftovers(server, marker)
+
+
+def test_the_page_opens_and_deletes_by_id_when_a_bare_ref_is_ambiguous(page, server):
+    """A record whose external id is another document's numeric id: the bare ref is refused (409),
+    so the page must address documents as id:N to open and delete the one it shows."""
+    marker = uuid.uuid4().hex[:10]
+    first, second = f"关于页面编号歧义测试甲{marker}", f"关于页面编号歧义测试乙{marker}"
+    try:
+        with server.client(server.token) as c:
+            resp = c.post("/api/documents", files={"files": (f"歧义-{marker}.txt",
+                                                             f"{first}\n这一篇是按编号打开和删除的文档。".encode())})
+            assert resp.status_code == 202, resp.text
+            _wait_job(c, resp.json()["id"])
+            n = c.get("/api/documents", params={"q": first}).json()["items"][0]["id"]
+            rows = f"编号,案由,内容\n{n},{second},这一篇的外部编号恰好等于另一篇的编号，不能被误开误删。\n"
+            resp = c.post("/api/documents", files={"files": (f"歧义-{marker}.csv", rows.encode())},
+                          data={"mapping": "id=编号,title=案由,body=内容"})
+            assert resp.status_code == 202, resp.text
+            _wait_job(c, resp.json()["id"])
+            assert c.get(f"/api/documents/{n}").status_code == 409  # the bare ref is ambiguous now
+
+        open_tab(page, server, "docs")
+        page.get_by_test_id("docs-q").fill(marker)
+        page.get_by_test_id("docs-q").press("Enter")
+        expect(page.get_by_test_id("doc-row")).to_have_count(2)
+        row = page.locator(f'[data-testid="doc-row"][data-id="{n}"]')
+        expect(row).to_contain_text(first)
+        row.get_by_test_id("doc-row-title").click()
+        viewer = page.get_by_test_id("doc-viewer")
+        expect(viewer.get_by_test_id("doc-title")).to_have_text(first)
+        expect(viewer.get_by_test_id("doc-text")).to_contain_text("按编号打开")
+        viewer.get_by_test_id("doc-close").click()
+
+        page.get_by_test_id("token-input").fill(server.token)
+        page.get_by_test_id("token-save").click()
+        row.get_by_test_id("doc-delete").click()
+        with page.expect_response(lambda r: r.request.method == "DELETE") as response:
+            page.get_by_test_id("confirm-ok").click()
+        assert response.value.status == 200, response.value.text()
+        assert response.value.json()["deleted"]["id"] == n
+        expect(page.get_by_test_id("doc-row")).to_have_count(1)
+        expect(page.get_by_test_id("doc-row")).to_contain_text(second)
+        with server.client() as c:
+            assert c.get(f"/api/documents/ext:{n}").json()["title"] == second  # the other one is still there
+    finally:
+        _delete_leftovers(server, marker)
+
+
+def _wait_job(client, job_id: str, timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while (job := client.get(f"/api/jobs/{job_id}").json())["status"] not in ("done", "failed"):
+        assert time.monotonic() < deadline, job
+        time.sleep(0.2)
+    assert job["status"] == "done" and job["counts"] == {"added": 1}, job
 
 
 # -- reads behind a token ----------------------------------------------------------------------------

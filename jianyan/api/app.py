@@ -13,7 +13,7 @@ from fastapi import FastAPI
 
 from .. import __version__
 from . import errors
-from .middleware import (LimitsMiddleware, RequestLogMiddleware, SecurityHeadersMiddleware,
+from .middleware import (HeadMiddleware, LimitsMiddleware, RequestLogMiddleware, SecurityHeadersMiddleware,
                          TrustedHostMiddleware)
 from .routes import documents, dupes, page, search, status
 from .service import Service
@@ -41,6 +41,7 @@ def create_app(settings: ServiceSettings, service: Service | None = None) -> Fas
                        max_body_bytes=settings.max_json_bytes,
                        upload_limits={"/api/documents": settings.max_upload_bytes,
                                       "/api/dupes/file": settings.max_draft_bytes})
+    app.add_middleware(HeadMiddleware)  # the middleware outside it see HEAD; the limits and routes, GET
     app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(TrustedHostMiddleware, allowed_hosts=settings.allowed_hosts)
     app.add_middleware(RequestLogMiddleware, on_request=count_request)  # outermost: logs every answer

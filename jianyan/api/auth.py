@@ -42,3 +42,16 @@ def require_read(request: Request) -> None:
         raise Unauthorized("本服务需要令牌才能查询：请在请求头中提供 Authorization: Bearer <令牌>")
     if not _matches(token, settings.read_tokens | settings.write_tokens):
         raise Forbidden("令牌无效")
+
+
+def require_dupes(request: Request) -> None:
+    """查重 reads like a search, but costs far more: `JIANYAN_DUPES_NEED_TOKEN=1` makes it need
+    a read or write token even where reading is open."""
+    settings = settings_of(request)
+    if settings.dupes_need_token and not settings.reads_protected:
+        token = bearer(request)
+        if token is None:
+            raise Unauthorized("本服务的查重需要令牌：请在请求头中提供 Authorization: Bearer <令牌>")
+        if not _matches(token, settings.read_tokens | settings.write_tokens):
+            raise Forbidden("令牌无效")
+    require_read(request)

@@ -7,6 +7,7 @@ is always a 4xx; a 500 means a bug and is logged with its traceback.
 from __future__ import annotations
 
 import logging
+import sqlite3
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -14,6 +15,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ..errors import JianyanError
+from ..storage import storage_error
 
 log = logging.getLogger("jianyan.http")
 TOO_LARGE = "jianyan.too_large"  # scope key: the body limit tripped (FastAPI may re-wrap the error)
@@ -59,6 +61,8 @@ def install(app: FastAPI) -> None:
     async def jianyan_error(request: Request, exc: JianyanError):
         status = exc.status()
         details = getattr(exc, "problems", None)
+        if details is None:
+            details = getattr(exc, "candidates", None)  # AmbiguousRef: the documents a ref could mean
         headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
         return error_response(status, exc.code, exc.message, details, headers)
 
@@ -79,6 +83,19 @@ def install(app: FastAPI) -> None:
             return error_response(413, "too_large", request.scope[TOO_LARGE])
         code, message = HTTP_MESSAGES.get(exc.status_code, ("http_error", str(exc.detail)))
         return error_response(exc.status_code, code, message, headers=getattr(exc, "headers", None))
+
+    async def storage_failure(request: Request, exc: Exception):
+        # A full disk, a read-only folder… met outside the write path (`Library.writing` maps
+        # its own): the same typed error and status (507 for a full disk, else 503), not a 500.
+        settings = getattr(request.app.state, "settings", None)
+        mapped = storage_error(exc, getattr(settings, "data_dir", None))
+        if mapped is None:
+            return await internal_error(request, exc)
+        log.error("存储错误：%s %s：%s（%r）", request.method, request.url.path, mapped.code, exc)
+        return error_response(mapped.status(), mapped.code, mapped.message)
+
+    app.add_exception_handler(OSError, storage_failure)
+    app.add_exception_handler(sqlite3.Error, storage_failure)
 
     @app.exception_handler(Exception)
     async def internal_error(request: Request, exc: Exception):

@@ -92,6 +92,9 @@ class JobManager:
     def get(self, job_id: str) -> Job | None:
         return self._jobs.get(job_id)
 
+    def waiting(self) -> int:
+        return sum(1 for j in list(self._jobs.values()) if j.status == "queued")
+
     def active(self) -> int:
         return sum(1 for j in list(self._jobs.values()) if j.status in ("queued", "running"))
 

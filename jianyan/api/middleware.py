@@ -1,4 +1,5 @@
-"""ASGI middleware: request size limits, and one log line per request with its latency."""
+"""ASGI middleware: request size limits, HEAD wherever GET is, trusted hosts, security headers,
+and one log line per request with its latency."""
 
 from __future__ import annotations
 
@@ -130,3 +131,24 @@ class SecurityHeadersMiddleware:
             await send(message)
 
         return await self.app(scope, receive, send_with_headers)
+
+
+class HeadMiddleware:
+    """HEAD wherever GET is (RFC 9110): answered as the GET would be — status and headers,
+    Content-Length included — with no body. FastAPI routes declared with `get` only accept GET,
+    so without this a HEAD (monitoring probes, link checkers, `curl -I`) gets 405. Outer
+    middleware (the request log) still see the request as HEAD."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http" or scope["method"] != "HEAD":
+            return await self.app(scope, receive, send)
+
+        async def send_without_body(message):
+            if message["type"] == "http.response.body":
+                message = {**message, "body": b""}
+            await send(message)
+
+        return await self.app({**scope, "method": "GET"}, receive, send_without_body)

@@ -5,6 +5,8 @@ Invariants:
   (`sync_indexes`) before a snapshot is built on them, at start and after every write.
 - Writes (an upload job, a delete) hold `write_lock`, so the store and the indexes change
   together and in one order. Readers never wait for it: they read the current snapshot.
+- The service holds the data folder's file lock (`writelock.py`) from start to stop, so no other
+  process (a `jianyan ingest`, a second `jianyan serve`) writes to the folder meanwhile.
 """
 
 from __future__ import annotations
@@ -19,6 +21,9 @@ from ..embed.batching import BatchingEmbedder
 from ..embed.engines import service_query_embedder
 from ..errors import Busy
 from ..library import Library
+from ..maintenance import log_repair, repair
+from ..writelock import WriteLock
+from .admission import Admission
 from .jobs import Job, JobManager
 from .settings import ServiceSettings
 from .snapshot import Snapshot, SnapshotHolder
@@ -43,7 +48,9 @@ class Service:
         self.started = time.time()
         self.requests = 0
         self.jobs = JobManager(self._ingest_job)
+        self.dupes = Admission(settings.dupes_running, settings.dupes_waiting, "查重")
         self.upload_root = self.data_dir / "uploads"
+        self.folder_lock = WriteLock(self.data_dir, purpose="serve")  # held from _load to stop
 
     # -- start ---------------------------------------------------------------------------------
     def start(self, background: bool = True) -> None:
@@ -55,10 +62,16 @@ class Service:
     def _load(self) -> None:
         t0 = time.perf_counter()
         try:
+            self.folder_lock.acquire()  # before anything is written, even the upload folder
             # Uploads of a job the last process did not finish: their documents were either
             # stored whole or not at all, and the files are not kept.
             if self.upload_root.exists():
                 shutil.rmtree(self.upload_root, ignore_errors=True)
+            with self.write_lock:
+                # The store against its indexes and cache (maintenance.py), repaired before the
+                # model is chosen from index.json; an index of another model is left for a person.
+                self.library.open_store().close()  # a new folder gets its empty store (and then its index)
+                log_repair(repair(self.data_dir, rebuild_for_model=False), log)
             meta = self.library.index_meta()
             inner = service_query_embedder(meta["model_id"] if meta else None)
             self.embedder = BatchingEmbedder(inner)
@@ -66,7 +79,6 @@ class Service:
             self.bulk_embedder = inner if inner.engine.startswith("sentence-transformers") else None
             log.info("检索向量模型：%s（%s）", self.embedder.model_id, self.embedder.engine)
             with self.write_lock:
-                self.library.sync()  # logs what it did (index/sync.py)
                 self._swap()
             self.state = "ready"
             log.info("服务就绪：%s，用时 %.1f 秒", self.data_dir, time.perf_counter() - t0)
@@ -93,10 +105,42 @@ class Service:
             log.debug("WAL checkpoint: busy %s, %s frames, %s copied", busy, wal_frames, done)
         snap.pin()
 
+    QUERIES_QUEUED_BUSY = 16  # queries waiting for the model: searches are being slowed down
+
+    def saturation(self) -> list[str]:
+        """Why the service is saturated now (empty: it is not), in Chinese, for /api/health."""
+        reasons = []
+        if self.dupes.saturated:
+            reasons.append(f"查重已满（{self.dupes.running} 个处理中、{self.dupes.waiting} 个等待），新的查重请求会被拒绝")
+        if self.embedder is not None and self.embedder.pending() >= self.QUERIES_QUEUED_BUSY:
+            reasons.append(f"有 {self.embedder.pending()} 个检索在等待向量模型")
+        if self.jobs.waiting() > 0:
+            reasons.append(f"有 {self.jobs.waiting()} 个导入任务在排队")
+        return reasons
+
     def stop(self) -> None:
         self.stopping = True
         self.jobs.stop()
         self.holder.close()
+        self.folder_lock.release()
+
+    def store_generation(self) -> int:
+        """The store's generation now, read on a connection of its own, outside any snapshot."""
+        with self.library.open_store() as store:
+            return store.generation
+
+    def consistency(self, snap: Snapshot) -> tuple[bool, int]:
+        """(whether what the service serves is the store as it is now, the store's generation):
+        the snapshot's index generation against the store's current one, so that a write behind
+        the service's back (another program, a restored file) shows. While the service's own write
+        is under way its snapshot is behind by design until the swap, and counts as consistent."""
+        generation = self.store_generation()
+        if snap.index_generation == generation:
+            return True, generation
+        if self.write_lock.locked():
+            return snap.consistent, generation
+        current = self.holder.current  # a write of the service's own finished since `snap` was taken
+        return current is not None and current.index_generation == generation, generation
 
     def upload_folder(self) -> Path:
         """Where uploads wait for their job (`<data>/uploads`, emptied at every start)."""

@@ -7,6 +7,9 @@ Tokens come from the environment (comma-separated lists):
 - `JIANYAN_READ_TOKENS`: when set, reading (search, 查重, documents) needs one of these or a
   write token; when unset, reading is open to whoever can reach the port.
 - `JIANYAN_MAX_UPLOAD_MB`: the size limit of one upload request (default 64).
+- `JIANYAN_DUPES_NEED_TOKEN=1`: 查重 (the costliest request) needs a read or write token even
+  where reading is open. `JIANYAN_DUPES_RUNNING` / `JIANYAN_DUPES_WAITING`: 查重 requests run at
+  once (default 2) and admitted to wait (default 6); more are refused with 503 at once.
 - `JIANYAN_ALLOWED_HOSTS`: host names requests may be addressed to (comma-separated, or `*`).
   Default: the loopback names when listening on loopback (a defence against DNS rebinding),
   any name otherwise.
@@ -44,6 +47,9 @@ class ServiceSettings:
     max_url_chars: int = 4096  # path and query string
     token_file: Path | None = None  # where a generated write token was kept
     allowed_hosts: frozenset[str] | None = None  # None: any Host header
+    dupes_need_token: bool = False
+    dupes_running: int = 2  # 查重 requests at once (CPU: embedding a draft, reading its file)
+    dupes_waiting: int = 6  # admitted to wait; the thread pool (40) keeps the rest for searches
 
     @property
     def reads_protected(self) -> bool:
@@ -53,6 +59,11 @@ class ServiceSettings:
     def from_env(cls, data_dir: Path, **overrides) -> "ServiceSettings":
         if os.environ.get("JIANYAN_MAX_UPLOAD_MB"):
             overrides.setdefault("max_upload_bytes", int(float(os.environ["JIANYAN_MAX_UPLOAD_MB"]) * MiB))
+        for env, key in (("JIANYAN_DUPES_RUNNING", "dupes_running"), ("JIANYAN_DUPES_WAITING", "dupes_waiting")):
+            if os.environ.get(env):
+                overrides.setdefault(key, max(1 if key == "dupes_running" else 0, int(os.environ[env])))
+        if os.environ.get("JIANYAN_DUPES_NEED_TOKEN", "").strip() in ("1", "true", "yes"):
+            overrides.setdefault("dupes_need_token", True)
         s = cls(Path(data_dir), write_tokens=_tokens("JIANYAN_WRITE_TOKENS"),
                 read_tokens=_tokens("JIANYAN_READ_TOKENS"), **overrides)
         hosts = os.environ.get("JIANYAN_ALLOWED_HOSTS", "").strip()

@@ -1,52 +1,36 @@
 """Uploaded files: saved under generated names, checked by content before a job takes them.
 
-An upload's own name is only ever a label (the document's source and external id); the file
-on disk is `<data>/uploads/<job>/NNN<suffix>`, the suffix from a fixed list. A file whose content
-is not what its name says, or a DOCX/XLSX that would inflate like a zip bomb, refuses the whole
-upload with the reason for each bad file, so nothing half-checked reaches the store.
+An upload's own name is only ever a label (the document's source and external id, decided by
+`jianyan/names.py`: never cut or filtered); the file on disk is `<data>/uploads/<job>/NNN<suffix>`,
+the suffix from a fixed list. A name that cannot be shown as it is, a file whose content is not
+what its name says, or a DOCX/XLSX that would inflate like a zip bomb, refuses the whole upload
+with the reason for each bad file, so nothing half-checked reaches the store.
 """
 
 from __future__ import annotations
 
 import re
 import shutil
-import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from ..errors import BadRequest, BadUpload, JianyanError, UnsupportedFileType
+from ..errors import BadFileName, BadRequest, BadUpload, JianyanError, UnsupportedFileType
 from ..ingest.encoding import decode_text
 from ..ingest.filetype import KNOWN_SUFFIXES, sniff
+from ..names import name_problem, normalise, shown, undo_latin1
 
 COPY_CHUNK = 1024 * 1024
 TEXT_FORMATS = {"txt", "md", "csv", "jsonl"}
 TEXT_PROBE_BYTES = 256 * 1024
 
 
-def _undo_latin1(name: str) -> str:
-    """A name whose raw bytes were read as Latin-1 (clients that send UTF-8 or GBK file names
-    without saying so), decoded as it was meant."""
-    if any("\x80" <= ch <= "\xff" for ch in name) and all(ord(ch) < 256 for ch in name):
-        raw = name.encode("latin-1")
-        for encoding in ("utf-8", "gb18030"):
-            try:
-                return raw.decode(encoding)
-            except UnicodeDecodeError:
-                continue
-    return name
-
-
-def safe_name(filename: str | None) -> str:
-    """The last component of a client's file name, without control characters or leading dots."""
-    name = unicodedata.normalize("NFC", _undo_latin1(filename or ""))
-    name = re.split(r"[\\/]", name)[-1]
-    name = "".join(ch for ch in name if unicodedata.category(ch)[0] != "C").strip().lstrip(".")
-    if len(name) > 120:
-        stem, dot, suffix = name.rpartition(".")
-        name = (stem[:100] + dot + suffix[:15]) if dot and len(suffix) <= 15 else name[:120]
-    return name or "未命名"
+def upload_name(filename: str | None) -> str:
+    """A client's file name as the document's name: its last path component, decoded as meant,
+    NFC (`jianyan/names.py`). Nothing is removed or cut: `validate` refuses what cannot be shown."""
+    name = normalise(undo_latin1(filename or ""))
+    return re.split(r"[\\/]", name)[-1] or "未命名"
 
 
 def suffix_of(name: str) -> str:
@@ -56,7 +40,7 @@ def suffix_of(name: str) -> str:
 
 @dataclass
 class SavedUpload:
-    name: str  # the client's name, made safe
+    name: str  # the client's name (`upload_name`)
     path: Path  # where it was saved
     size: int
     format: str = ""
@@ -80,9 +64,15 @@ def check_content(saved: SavedUpload) -> None:
         raise last
 
 
-def validate(saved: list[SavedUpload]) -> None:
+def validate(saved: list[SavedUpload], names: bool = True) -> None:
+    """Refuse the lot (`BadUpload`) if any file's content is not what it says, or, with `names`
+    (files that become documents, named by their file names), any name cannot name a document."""
     problems = []
     for s in saved:
+        problem = name_problem(s.name) if names else None
+        if problem:
+            problems.append({"file": s.name, "code": BadFileName.code, "message": problem})
+            continue
         if not suffix_of(s.name):
             problems.append({"file": s.name, "code": UnsupportedFileType.code,
                              "message": f"不支持的文件类型（{Path(s.name).suffix or '无扩展名'}）；"
@@ -93,8 +83,8 @@ def validate(saved: list[SavedUpload]) -> None:
         except JianyanError as exc:
             problems.append({"file": s.name, "code": exc.code, "message": exc.message})
     if problems:
-        names = "；".join(f"{p['file']}：{p['message']}" for p in problems)
-        raise BadUpload(f"有 {len(problems)} 个文件不能导入，本次上传未导入任何文件（{names}）", problems)
+        listed = "；".join(f"{shown(p['file'])}：{p['message']}" for p in problems)
+        raise BadUpload(f"有 {len(problems)} 个文件不能导入，本次上传未导入任何文件（{listed}）", problems)
 
 
 # -- multipart forms ------------------------------------------------------------------------------
@@ -114,7 +104,7 @@ def save_uploads(files: list, folder: Path) -> list[SavedUpload]:
     """Copy each upload to `folder/NNNN<suffix>`: the client's name is never part of a path."""
     saved = []
     for n, f in enumerate(files):
-        name = safe_name(f.filename)
+        name = upload_name(f.filename)
         path = folder / f"{n:04d}{suffix_of(name)}"
         f.file.seek(0)
         with open(path, "wb") as out:

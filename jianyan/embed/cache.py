@@ -40,6 +40,22 @@ class EmbeddingCache:
                               [(model_id, k, np.asarray(v, np.float32).tobytes()) for k, v in items])
         self.conn.execute("COMMIT")
 
+    # -- checks (`jianyan check`) ----------------------------------------------------------------
+    def problems(self) -> list[str]:
+        """SQLite's quick_check of the cache file: [] when sound."""
+        rows = [r[0] for r in self.conn.execute("PRAGMA quick_check(5)")]
+        return [] if rows == ["ok"] else rows
+
+    def vector_sizes(self) -> dict[tuple[str, int], int]:
+        """(model id, bytes per vector) → number of vectors (vectors of one model all have one size)."""
+        rows = self.conn.execute("SELECT model_id, length(vector), COUNT(*) FROM vectors GROUP BY 1, 2")
+        return {(m, n): c for m, n, c in rows}
+
+    def drop(self, model_id: str, nbytes: int) -> int:
+        """Remove the vectors of `model_id` that are `nbytes` long (wrong-sized ones); how many."""
+        cur = self.conn.execute("DELETE FROM vectors WHERE model_id=? AND length(vector)=?", (model_id, nbytes))
+        return cur.rowcount
+
     def close(self) -> None:
         self.conn.close()
 

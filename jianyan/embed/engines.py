@@ -80,6 +80,17 @@ def _st(folder: Path, **kw):
     return SentenceTransformerEmbedder(folder, **kw)
 
 
+def configured_model_id() -> str:
+    """The model queries and syncs use now (`JIANYAN_MODEL`'s folder, else the bundled e5),
+    named without loading it (`jianyan check` compares it with the index's)."""
+    folder = configured_model_folder()
+    if folder is None:
+        return E5_SMALL_ID
+    from .sentence_transformer import declared_model_id
+
+    return declared_model_id(folder)
+
+
 def query_embedder(model_id: str | None = None):
     """The engine for queries against an index built with `model_id` (default: the configured one)."""
     folder = configured_model_folder()

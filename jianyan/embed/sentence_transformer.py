@@ -186,6 +186,19 @@ def _read_json(path: Path) -> dict[str, Any]:
     return data
 
 
+def declared_model_id(path: Path) -> str:
+    """The vector-space name a folder declares, read without loading the model: its
+    jianyan_model.json's `model_id`, else "st:<folder name>"."""
+    path = Path(path).expanduser()
+    marker = path / MARKER_FILE
+    if not marker.is_file():
+        return f"st:{path.resolve().name}"
+    model_id = _read_json(marker).get("model_id")
+    if not isinstance(model_id, str) or not model_id:
+        raise EmbedderError(f"{MARKER_FILE} 缺少 model_id", path=str(marker))
+    return model_id
+
+
 def _model_id(path: Path, dim: int) -> str:
     """The vector-space name: from jianyan_model.json when present, else "st:<folder name>"."""
     marker = path / MARKER_FILE

@@ -131,7 +131,11 @@ def sync_indexes(store: Store, embedder=None, progress: bool = True, rebuild: bo
         titles_changed = _sync_titles(store, indexes, embedder, cache)
     finally:
         cache.close()
-    if report.changed or titles_changed or rebuild or existing is None:
+    # Same ids but another generation (a write that changed no passage, or a generation moved
+    # behind the index): the content is already right — a passage's or title's id never changes
+    # its text — so saving re-stamps `index.json` with the store's generation.
+    stale = existing is not None and existing.meta.get("generation") != store.generation
+    if report.changed or titles_changed or rebuild or existing is None or stale:
         _save(store, indexes, embedder)
     report.seconds = time.perf_counter() - started
     report.engine = getattr(embedder, "engine", "?")

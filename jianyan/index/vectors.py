@@ -18,7 +18,7 @@ from typing import Protocol
 
 import numpy as np
 
-from ..atomic import replace_atomic
+from ..atomic import write_atomic
 from ..errors import IndexMismatch
 
 VECTORS_FILE = "vectors.faiss"
@@ -133,7 +133,10 @@ class FlatVectorIndex:
         import faiss
 
         folder.mkdir(parents=True, exist_ok=True)
-        replace_atomic(folder / VECTORS_FILE, lambda tmp: faiss.write_index(self.index, str(tmp)))
+        # Serialised here and written by Python, not by `faiss.write_index`: FAISS reports a full
+        # disk as a RuntimeError, or not at all when the last buffered bytes fail at fclose.
+        data = faiss.serialize_index(self.index)
+        write_atomic(folder / VECTORS_FILE, lambda fh: fh.write(memoryview(data)))
 
     @classmethod
     def load(cls, folder: Path, dim: int, model_id: str) -> "FlatVectorIndex":

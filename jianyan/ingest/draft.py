@@ -10,16 +10,14 @@ from ..documents import Paragraph, Passage, lines_from_text
 from ..errors import DraftError, InputError
 from .clean import clean_lines
 from .filetype import sniff
+from .limits import ReadLimits, draft_limits
 from .metadata import extract_metadata
 from .pipeline import split_paragraphs
-from .readers import RECORD_FORMATS, read_file
+from .readers import RECORD_FORMATS
+from .sandbox import read_limited
 
 MIN_DRAFT_CHARS = 20
 MAX_DRAFT_CHARS = 50_000
-# Far above any proposal (查重 takes at most 50,000 characters); refused before the work of
-# decoding and cleaning a file that could never be checked.
-MAX_DRAFT_FILE_CHARS = 200_000
-TEXT_BYTES_PER_CHAR = 4
 
 
 @dataclass
@@ -37,19 +35,14 @@ def draft_from_text(text: str, title: str = "") -> Draft:
 
 
 def read_draft(path: Path, name: str | None = None, title: str = "",
-               max_chars: int = MAX_DRAFT_FILE_CHARS) -> Draft:
-    """A draft from one file (TXT/MD/DOCX/PDF). `title` overrides the file's own; a title taken
-    from the file name says nothing about the proposal and is not used."""
+               limits: ReadLimits | None = None) -> Draft:
+    """A draft from one file (TXT/MD/DOCX/PDF), read in the sandbox under `limits` (default: the
+    draft limits, far tighter than an archive's). `title` overrides the file's own; a title
+    taken from the file name says nothing about the proposal and is not used."""
     path, title = Path(path), (title or "").strip()
-    too_long = InputError(f"提案文件过大：正文超过 {max_chars:,} 字，不像一份提案")
-    fmt = sniff(path)
-    if fmt in RECORD_FORMATS:  # even a one-row export: a draft is one proposal's own file
+    if sniff(path) in RECORD_FORMATS:  # even a one-row export: a draft is one proposal's own file
         raise InputError("查重一次只能检查一份提案文件（不支持 CSV/XLSX/JSONL 批量文件）")
-    if fmt in ("txt", "md") and path.stat().st_size > max_chars * TEXT_BYTES_PER_CHAR:
-        raise too_long
-    docs, _ = read_file(path, Path(name or path).name, name=name)
-    if sum(len(line.text) for line in docs[0].lines) > max_chars:
-        raise too_long
+    docs, _ = read_limited(path, Path(name or path).name, name=name, limits=limits or draft_limits())
     paragraphs = clean_lines(docs[0].lines)
     _checked_body("\n".join(p.text for p in paragraphs))
     if not title:

@@ -12,16 +12,24 @@ _BOMS = (
 )
 
 
+def _plausible(ch: str) -> bool:
+    """A character a Chinese document is made of: CJK, CJK and full-width punctuation, ASCII text."""
+    o = ord(ch)
+    return (0x4E00 <= o <= 0x9FFF or 0x3000 <= o <= 0x303F or 0xFF00 <= o <= 0xFFEF
+            or 0x20 <= o < 0x7F or ch in "\n\r\t" or 0x2010 <= o <= 0x206F or 0x3400 <= o <= 0x4DBF)
+
+
 def _utf16_without_bom(data: bytes) -> str | None:
-    """UTF-16 text without a BOM has NUL bytes on the even (BE) or odd (LE) positions for ASCII."""
-    sample = data[:4000]
-    even, odd = sample[0::2].count(0), sample[1::2].count(0)
-    half = max(1, len(sample) // 2)
-    if odd > 0.2 * half and even < 0.05 * half:
-        return "utf-16-le"
-    if even > 0.2 * half and odd < 0.05 * half:
-        return "utf-16-be"
-    return None
+    """UTF-16 without a BOM: the byte order under which the text reads as text. (Counting NUL
+    bytes alone fails on Chinese, whose code units have none.)"""
+    best, best_share = None, 0.0
+    for encoding in ("utf-16-le", "utf-16-be"):
+        sample = data[:8000 - len(data[:8000]) % 2]
+        text = sample.decode(encoding, errors="replace")
+        share = sum(map(_plausible, text)) / max(1, len(text))
+        if share > best_share:
+            best, best_share = encoding, share
+    return best if best_share >= 0.9 else None
 
 
 def _looks_binary(text: str) -> bool:

@@ -18,15 +18,18 @@ from typing import Callable
 from tqdm import tqdm
 
 from ..documents import Paragraph, Passage, PreparedDocument, SourceDocument
-from ..errors import InputError, JianyanError
+from ..errors import BadFileName, InputError, JianyanError
 from ..hashing import sha256_hex
+from ..names import file_id, shown, shown_path
 from ..store import Store
 from .boilerplate import find_tail_boilerplate, strip_tail
 from .chunk import chunk_blocks
 from .clean import clean_lines
 from .filetype import KNOWN_SUFFIXES
+from .limits import ReadLimits
 from .metadata import extract_metadata
-from .readers import RECORD_FORMATS, FieldMapping, read_file
+from .readers import RECORD_FORMATS, FieldMapping
+from .sandbox import read_limited
 from .structure import Structure, parse_structure
 
 log = logging.getLogger("jianyan.ingest")
@@ -94,13 +97,14 @@ def _versioned(source_hash: str, doc_type: str | None) -> str:
     return sha256_hex(f"{PIPELINE_VERSION}|{doc_type}|{source_hash}")
 
 
-def _expand(path: Path) -> tuple[list[tuple[Path, str]], list[Outcome]]:
-    """Files to read under `path`, each with its external id, and files skipped."""
+def _expand(path: Path) -> tuple[list[tuple[Path, str, str]], list[Outcome]]:
+    """Files to read under `path`, each with its external id (its path relative to `path`, or a
+    file's own name; `names.file_id`) and the name it is shown by; files skipped or refused."""
     if path.is_file():
-        return [(path, path.name)], []
+        return _named([(path, (path.name,))])
     if not path.exists():
-        return [], [Outcome(str(path), "failed", "文件或文件夹不存在", "not_found")]
-    files, skipped = [], []
+        return [], [Outcome(shown_path(str(path)), "failed", "文件或文件夹不存在", "not_found")]
+    found, skipped = [], []
     for root, dirs, names in os.walk(path):
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
         for name in sorted(names):
@@ -108,11 +112,25 @@ def _expand(path: Path) -> tuple[list[tuple[Path, str]], list[Outcome]]:
                 continue
             f = Path(root) / name
             if f.suffix.lower() in KNOWN_SUFFIXES:
-                files.append((f, f.relative_to(path).as_posix()))
+                found.append((f, f.relative_to(path).parts))
             else:
-                skipped.append(Outcome(str(f), "skipped", f"不支持的文件类型（{f.suffix or '无扩展名'}），已跳过",
-                                       "unsupported_type"))
-    return files, skipped
+                skipped.append(Outcome(shown_path(str(f)), "skipped",
+                                       f"不支持的文件类型（{f.suffix or '无扩展名'}），已跳过", "unsupported_type"))
+    files, refused = _named(found)
+    return files, skipped + refused
+
+
+def _named(found: list[tuple[Path, tuple[str, ...]]]) -> tuple[list[tuple[Path, str, str]], list[Outcome]]:
+    """Each found file with its external id and shown name, or refused: a name is never cleaned
+    into another file's id (`names.py`)."""
+    files, refused = [], []
+    for f, parts in found:
+        ext_id, problem = file_id(parts)
+        if problem:
+            refused.append(Outcome(shown(shown_path(str(f))), "failed", problem, BadFileName.code, ext_id))
+        else:
+            files.append((f, ext_id, shown_path(str(f))))
+    return files, refused
 
 
 @dataclass
@@ -132,13 +150,24 @@ def ingest_paths(paths: list[str | Path], store: Store, mapping: FieldMapping | 
                  on_outcome: ProgressCallback | None = None) -> IngestReport:
     """Ingest files and folders; each path argument is one batch (see the module docstring)."""
     report = IngestReport()
+    claimed: dict[str, Path] = {}  # external id → the file that has it in this run
     for arg in paths:
         files, skipped = _expand(Path(arg))
+        batch = []
+        for f, ext_id, name in files:
+            first = claimed.setdefault(ext_id, f.resolve())
+            if first == f.resolve():
+                batch.append(FileToIngest(f, ext_id, name))
+                continue
+            # Two files, one id (the same name under two folder arguments, or two names equal
+            # once NFC): the second would silently replace the first.
+            skipped.append(Outcome(name, "failed", f"外部编号“{ext_id}”与本次导入的 {shown_path(str(first))} "
+                                   f"相同，已跳过（同名文件请从共同的上级文件夹一起导入，外部编号即相对它的路径；"
+                                   f"或改名后再导入）", "duplicate_id", ext_id))
         report.outcomes.extend(skipped)
         for o in skipped:
             log.info("跳过 %s：%s", o.source, o.message)
-        _ingest_files([FileToIngest(f, ext_id) for f, ext_id in files], store, mapping, doc_type,
-                      report, progress, str(arg), on_outcome)
+        _ingest_files(batch, store, mapping, doc_type, report, progress, shown_path(str(arg)), on_outcome)
     return report
 
 
@@ -160,11 +189,12 @@ def _ingest_files(files: list[FileToIngest], store: Store, mapping: FieldMapping
             on_outcome(o)
 
     file_docs: list[SourceDocument] = []
+    limits = ReadLimits.from_env()
     for f in files:
         shown = f.name or str(f.path)
         t0 = time.perf_counter()
         try:
-            docs, problems = read_file(f.path, f.external_id, mapping, f.name)
+            docs, problems = read_limited(f.path, f.external_id, mapping, f.name, limits)
         except JianyanError as exc:
             record(Outcome(shown, "failed", exc.message, exc.code))
             log.info("导入失败 %s：%s", shown, exc.message)
@@ -209,6 +239,12 @@ def _ingest_batch(docs: list[SourceDocument], store: Store, doc_type: str | None
         except JianyanError as exc:
             record(Outcome(doc.source, "failed", exc.message, exc.code, doc.external_id))
             log.info("导入失败 %s：%s", doc.source, exc.message)
+            continue
+        except (RecursionError, ValueError, IndexError, KeyError, TypeError) as exc:
+            # A defect of ours on an odd document must not fail the rest of its batch.
+            record(Outcome(doc.source, "failed", f"处理文档时出错（{type(exc).__name__}），已跳过",
+                           "internal", doc.external_id))
+            log.exception("处理文档出错 %s", doc.source)
             continue
         report.seconds["structure"] += t2 - t1
         report.seconds["store"] += t3 - t2

@@ -40,13 +40,16 @@ def documents(request: Request, type: DocType | None = None,
 
 
 @router.get("/api/documents/{ref:path}", dependencies=read,
-            summary="一篇文档：元数据、结构树、全文与段落（ref 为编号或外部编号）")
+            summary="一篇文档：元数据、结构树、全文与段落（ref 为编号或外部编号，或写明 id:12、ext:12）",
+            description="ref 写 id:12 按编号、ext:12 按外部编号；不带前缀的 ref 若既是一篇文档的编号、"
+                        "又是另一篇的外部编号，答 409（ambiguous_ref），details 列出两篇及各自明确的写法。")
 def document(ref: str, request: Request) -> dict:
     with service_of(request).holder.use() as snap:
         return snap.store.get_document(ref)
 
 
-@router.delete("/api/documents/{ref:path}", dependencies=write, summary="删除一篇文档（需要写入令牌）")
+@router.delete("/api/documents/{ref:path}", dependencies=write,
+               summary="删除一篇文档（需要写入令牌；ref 的写法同上）")
 def delete_document(ref: str, request: Request) -> dict:
     return {"deleted": service_of(request).delete_document(ref)}
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import shutil
 import tempfile
-import threading
 from pathlib import Path
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -13,25 +12,36 @@ from starlette.datastructures import UploadFile
 
 from ...errors import BadRequest
 from ...ingest.draft import read_draft
-from ..auth import require_read
+from ..auth import require_dupes
 from ..schemas import DupesRequest
 from ..uploads import read_form, save_uploads, validate
 from . import service_of
 
-router = APIRouter(tags=["查重"], dependencies=[Depends(require_read)])
-DRAFT_READERS = 2  # drafts read and checked at once: reading a file is CPU work under the GIL
-_draft_slots = threading.BoundedSemaphore(DRAFT_READERS)
+# Every handler here is admitted first (`Service.dupes`, api/admission.py): on the event loop,
+# before the work, so that a flood of drafts is refused at once instead of taking every worker
+# thread from searches.
+router = APIRouter(tags=["查重"], dependencies=[Depends(require_dupes)])
 
 
 @router.post("/api/dupes", summary="提案查重：结论、相似提案与逐段对照的证据")
-def dupes(req: DupesRequest, request: Request) -> dict:
-    with service_of(request).holder.use() as snap:
-        return snap.checker.check(req.text, req.title, tuple(req.exclude), req.limit).to_dict()
+async def dupes(req: DupesRequest, request: Request) -> dict:
+    service = service_of(request)
+
+    def check() -> dict:
+        with service.dupes.slot(), service.holder.use() as snap:
+            return snap.checker.check(req.text, req.title, tuple(req.exclude), req.limit).to_dict()
+    with service.dupes.place():
+        return await run_in_threadpool(check)
 
 
 @router.post("/api/dupes/file", summary="上传一份提案文件（TXT/MD/DOCX/PDF）查重")
 async def dupes_file(request: Request) -> dict:
     service = service_of(request)
+    with service.dupes.place():  # before the upload is even read
+        return await _dupes_file(service, request)
+
+
+async def _dupes_file(service, request: Request) -> dict:
     form = await read_form(request, max_files=1)
     upload = form.get("file")
     if not isinstance(upload, UploadFile):
@@ -42,8 +52,8 @@ async def dupes_file(request: Request) -> dict:
         saved = await run_in_threadpool(save_uploads, [upload], folder)
 
         def check() -> dict:
-            with _draft_slots:
-                validate(saved)
+            with service.dupes.slot():  # the file is read in the sandbox (ingest/sandbox.py)
+                validate(saved, names=False)  # a draft is never stored: its name is no one's identity
                 draft = read_draft(saved[0].path, saved[0].name, title=title)
                 with service.holder.use() as snap:
                     return snap.checker.check_draft(draft).to_dict()
@@ -54,8 +64,13 @@ async def dupes_file(request: Request) -> dict:
 
 
 @router.get("/api/dupes/clusters", summary="并案分组（可按年份）")
-def clusters(request: Request, year: int | None = Query(None, ge=0, le=9999)) -> dict:
-    with service_of(request).holder.use() as snap:
-        if year not in snap.clusters:
-            snap.clusters[year] = snap.checker.cluster(year)
-        return {"year": year, "clusters": snap.clusters[year]}
+async def clusters(request: Request, year: int | None = Query(None, ge=0, le=9999)) -> dict:
+    service = service_of(request)
+
+    def group() -> dict:
+        with service.dupes.slot(), service.holder.use() as snap:
+            if year not in snap.clusters:
+                snap.clusters[year] = snap.checker.cluster(year)
+            return {"year": year, "clusters": snap.clusters[year]}
+    with service.dupes.place():
+        return await run_in_threadpool(group)

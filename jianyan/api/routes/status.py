@@ -15,12 +15,14 @@ from . import service_of
 router = APIRouter(tags=["服务"])
 
 
-@router.get("/api/health", summary="就绪检查：文档库和索引已加载时返回 200")
+@router.get("/api/health", summary="就绪检查：文档库和索引已加载时返回 200（繁忙时 status 为 degraded，并说明原因）")
 async def health(request: Request) -> JSONResponse:  # on the event loop: answers even when every worker is busy
     service = service_of(request)
     snap = service.holder.current
     if service.state == "ready" and snap is not None:
-        return JSONResponse({"status": "ready", "generation": snap.generation, "passages": len(snap.indexes.vectors)})
+        busy = service.saturation()
+        return JSONResponse({"status": "degraded" if busy else "ready", "busy": busy,
+                             "generation": snap.generation, "passages": len(snap.indexes.vectors)})
     body = errors.error_body("not_ready", service.holder.unavailable)
     body["status"] = service.state
     return JSONResponse(body, status_code=503)
@@ -31,7 +33,9 @@ def stats(request: Request) -> dict:
     service, settings = service_of(request), request.app.state.settings
     with service.holder.use() as snap:
         meta = snap.indexes.meta
-        return {**snap.store.facets(), "generation": snap.generation, "consistent": snap.consistent,
+        consistent, store_generation = service.consistency(snap)
+        return {**snap.store.facets(), "generation": snap.generation, "store_generation": store_generation,
+                "consistent": consistent,
                 "index": {"model_id": meta.get("model_id"), "dim": meta.get("dim"),
                           "passages": len(snap.indexes.vectors), "built_at": meta.get("built_at")},
                 "jobs_active": service.jobs.active(), "requests": service.requests,

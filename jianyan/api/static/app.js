@@ -460,7 +460,7 @@
 
   async function fetchDocument(id) {
     if (!docCache.has(id)) {
-      const promise = api(`/api/documents/${encodeURIComponent(id)}`);
+      const promise = api(`/api/documents/id:${encodeURIComponent(id)}`);  // id: never means an external id
       docCache.set(id, promise);
       promise.catch(() => docCache.delete(id));
     }
@@ -1060,7 +1060,7 @@
     if (!(await confirmDialog("删除文档", `确定要删除“${label}”（${doc.external_id}）吗？删除后检索和查重都不再包含这篇文档，此操作不能撤销。`))) return;
     const errorBox = $("#docs-error");
     try {
-      await api(`/api/documents/${encodeURIComponent(doc.id)}`, { method: "DELETE" });
+      await api(`/api/documents/id:${encodeURIComponent(doc.id)}`, { method: "DELETE" });
       docCache.delete(doc.id);
       showAlert(errorBox, "");
       flash(`已删除“${label}”`);

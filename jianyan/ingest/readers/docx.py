@@ -9,6 +9,7 @@ from pathlib import Path
 from ...documents import SourceLine
 from ...errors import CorruptFile, EmptyDocument
 from ..filetype import check_zip
+from ..limits import ReadLimits
 
 _HEADING_STYLE = re.compile(r"^(?:Heading|标题)\s*(\d)$", re.IGNORECASE)
 # Key cells of a metadata table ("提案人 | 张三") and the field each fills.
@@ -17,15 +18,32 @@ _KEY_FIELDS = {"提案人": "author", "作者": "author", "类别": "category", 
                "发文字号": "doc_number", "发文机关": "issuer", "案由": "title", "标题": "title"}
 
 
-def read_docx(path: Path) -> tuple[list[SourceLine], dict]:
+def _count_paragraphs(zf: zipfile.ZipFile, limit: int) -> int:
+    """`<w:p>` elements of the body, counted while inflating it in pieces (stopping past `limit`):
+    a small file of millions of empty paragraphs is refused before an XML tree is built."""
+    count = 0  # (a tag cut between two pieces is missed: a few in millions)
+    try:
+        with zf.open("word/document.xml") as fh:
+            while count <= limit and (chunk := fh.read(1 << 20)):
+                count += chunk.count(b"<w:p>") + chunk.count(b"<w:p ") + chunk.count(b"<w:p/>")
+    except (KeyError, zipfile.BadZipFile, OSError, EOFError):
+        return 0  # python-docx reports the damage below
+    return count
+
+
+def read_docx(path: Path, limits: ReadLimits | None = None) -> tuple[list[SourceLine], dict]:
     import docx  # python-docx
     from docx.opc.exceptions import PackageNotFoundError
     from docx.table import Table
     from docx.text.paragraph import Paragraph
 
-    check_zip(path).close()
+    limits = limits or ReadLimits()
+    with check_zip(path) as zf:
+        limits.check("paragraphs", _count_paragraphs(zf, limits.paragraphs), str(path))
     try:
         document = docx.Document(str(path))
+    except MemoryError:
+        raise  # the sandbox names the limit
     except (PackageNotFoundError, zipfile.BadZipFile, KeyError, ValueError) as exc:
         raise CorruptFile(f"Word 文档已损坏，无法读取（{type(exc).__name__}）", path=str(path)) from exc
     except Exception as exc:  # lxml errors on damaged XML parts

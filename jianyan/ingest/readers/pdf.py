@@ -14,8 +14,9 @@ from collections import Counter
 from pathlib import Path
 
 from ...documents import SourceLine
-from ...errors import CorruptFile, EncryptedFile, NeedsOCR
+from ...errors import CorruptFile, EncryptedFile, LimitExceeded, NeedsOCR
 from ..clean import is_page_number, join_wrapped
+from ..limits import ReadLimits
 
 _EDGE_LINES = 2  # lines at the top and bottom of a page that may be running headers/footers
 
@@ -24,14 +25,28 @@ def _edge_key(text: str) -> str:
     return re.sub(r"\d+", "#", re.sub(r"\s+", "", text))
 
 
-def _open(path: Path):
+def _declared_pages(pdf) -> int:
+    """The page count the page tree declares, read before the tree is walked."""
+    from pdfminer.pdftypes import resolve1
+
+    try:
+        return int(resolve1(resolve1(pdf.doc.catalog["Pages"])["Count"]))
+    except Exception:  # noqa: BLE001 - no usable count: the walk below counts
+        return 0
+
+
+def _open(path: Path, limits: ReadLimits):
     import pdfplumber
     from pdfminer.pdfdocument import PDFEncryptionError, PDFPasswordIncorrect
 
     try:
         pdf = pdfplumber.open(str(path))
+        limits.check("pages", _declared_pages(pdf), str(path))
         _ = pdf.pages  # forces the page tree to be parsed
+        limits.check("pages", len(pdf.pages), str(path))
         return pdf
+    except (MemoryError, LimitExceeded):
+        raise
     except (PDFPasswordIncorrect, PDFEncryptionError) as exc:
         raise EncryptedFile("PDF 已加密，需要密码才能读取，请先解除加密", path=str(path)) from exc
     except Exception as exc:
@@ -46,13 +61,18 @@ def _open(path: Path):
         raise CorruptFile(f"PDF 文件已损坏或被截断，无法读取（{name}）", path=str(path)) from exc
 
 
-def _page_lines(pdf, path: Path) -> list[list[dict]]:
-    pages = []
+def _page_lines(pdf, path: Path, limits: ReadLimits) -> list[list[dict]]:
+    pages, chars = [], 0
     try:
         for page in pdf.pages:
             lines = [ln for ln in page.extract_text_lines(return_chars=False) if ln["text"].strip()]
             lines.sort(key=lambda ln: (round(ln["top"]), ln["x0"]))
             pages.append(lines)
+            chars += sum(len(ln["text"]) for ln in lines)
+            limits.check("chars", chars, str(path))
+            page.close()  # drops the page's parsed objects: memory stays one page's
+    except (MemoryError, LimitExceeded):
+        raise
     except Exception as exc:
         raise CorruptFile(f"PDF 内容损坏，无法提取文字（{type(exc).__name__}）", path=str(path)) from exc
     return pages
@@ -68,11 +88,12 @@ def _running_edges(pages: list[list[dict]]) -> set[str]:
     return {k for k, n in counts.items() if n >= max(2, 0.5 * len(pages))}
 
 
-def read_pdf(path: Path) -> tuple[list[SourceLine], dict]:
-    pdf = _open(path)
+def read_pdf(path: Path, limits: ReadLimits | None = None) -> tuple[list[SourceLine], dict]:
+    limits = limits or ReadLimits()
+    pdf = _open(path, limits)
     with pdf:
         info = pdf.metadata or {}
-        pages = _page_lines(pdf, path)
+        pages = _page_lines(pdf, path, limits)
     if not any(pages):
         raise NeedsOCR("PDF 没有文字层（可能是扫描件），需要先做 OCR 识别，暂不支持导入", path=str(path))
     edges = _running_edges(pages)

@@ -17,9 +17,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ...documents import SourceDocument, lines_from_text
-from ...errors import CorruptFile, EmptyDocument, MappingError
+from ...errors import CorruptFile, EmptyDocument, LimitExceeded, MappingError
 from ...hashing import sha256_hex
 from ..encoding import decode_text
+from ..limits import ReadLimits
 
 FIELDS = ("id", "title", "body", "author", "category", "date", "year", "doc_number", "issuer",
           "doc_type")
@@ -96,45 +97,107 @@ def _cell(value) -> str:
     return str(value)
 
 
-def _rows_csv(path: Path) -> tuple[list[str], list[tuple[int, dict]], list[RecordProblem]]:
+Rows = tuple[list[str], list[tuple[int, dict]], list[RecordProblem]]
+
+
+def _rows_csv(path: Path, limits: ReadLimits) -> Rows:
+    """Rows read strictly: a quote left open (which would swallow every later row into one
+    record) or a broken quote refuses the file, naming the line; a row whose cells do not match
+    the header is a problem of that row. Rows are numbered as a spreadsheet shows them (the
+    header is row 1); messages add the text lines when a record spans several."""
     text, _ = decode_text(path.read_bytes(), str(path))
     dialect = "excel-tab" if path.suffix.lower() == ".tsv" else "excel"
-    csv.field_size_limit(1 << 28)
+    csv.field_size_limit(limits.field_chars)
+    reader = csv.reader(io.StringIO(text), dialect=dialect, strict=True)
+    header: list[str] = []
+    rows, problems = [], []
+    rownum, first_line = 1, 1
     try:
-        reader = csv.DictReader(io.StringIO(text), dialect=dialect)
-        header = list(reader.fieldnames or [])
-        rows = [(i, row) for i, row in enumerate(reader, start=2)]
+        for cells in reader:
+            lines = _lines(first_line, reader.line_num)
+            first_line = reader.line_num + 1
+            if not cells:  # a blank line is no record
+                continue
+            if not header:
+                header = [c.strip() for c in cells]
+                continue
+            rownum += 1
+            limits.check("rows", rownum - 1, str(path))
+            if len(cells) != len(header):
+                problems.append(RecordProblem(
+                    f"{path}#{rownum}", f"第 {rownum} 行{lines}有 {len(cells)} 列，表头有 {len(header)} 列"
+                    "（可能有未闭合或多余的引号、分隔符），已跳过", "corrupt"))
+                continue
+            rows.append((rownum, dict(zip(header, cells))))
     except csv.Error as exc:
-        raise CorruptFile(f"CSV 文件格式错误（{exc}）", path=str(path)) from exc
-    return header, rows, []
+        at = _lines(first_line, reader.line_num)
+        if "field larger than field limit" in str(exc):
+            raise limits.exceeded("field_chars", f"第 {rownum + 1} 行{at}", str(path)) from exc
+        if "unexpected end of data" in str(exc):
+            raise CorruptFile(f"第 {rownum + 1} 行{at}的引号没有闭合，其后各行都会被并入这一条记录；"
+                              "文件未导入，请修正该行的引号后重新导入", path=str(path)) from exc
+        raise CorruptFile(f"第 {rownum + 1} 行{at} CSV 格式错误（{exc}），文件未导入", path=str(path)) from exc
+    return header, rows, problems
 
 
-def _rows_jsonl(path: Path) -> tuple[list[str], list[tuple[int, dict]], list[RecordProblem]]:
+def _lines(first: int, last: int) -> str:
+    return f"（文本第 {first}–{last} 行）" if last > first else ""
+
+
+def _depth(value) -> int:
+    depth, level = 0, [value]
+    while level:
+        depth += 1
+        level = [v for x in level if isinstance(x, (dict, list))
+                 for v in (x.values() if isinstance(x, dict) else x)]
+    return depth - 1
+
+
+def _rows_jsonl(path: Path, limits: ReadLimits) -> Rows:
     text, _ = decode_text(path.read_bytes(), str(path))
     header: list[str] = []
     rows, problems = [], []
     for i, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
+        limits.check("rows", len(rows) + len(problems) + 1, str(path))
+        source = f"{path}#{i}"
+        if len(line) > limits.field_chars:
+            problems.append(RecordProblem(source, f"第 {i} 行{limits.exceeded('field_chars').message}", "limit_exceeded"))
+            continue
         try:
             obj = json.loads(line)
         except json.JSONDecodeError as exc:
-            problems.append(RecordProblem(f"{path}#{i}", f"第 {i} 行不是有效的 JSON（{exc.msg}）", "corrupt"))
+            problems.append(RecordProblem(source, f"第 {i} 行不是有效的 JSON（{exc.msg}）", "corrupt"))
+            continue
+        except RecursionError:
+            problems.append(RecordProblem(source, f"第 {i} 行嵌套过深，已跳过", "limit_exceeded"))
+            continue
+        except ValueError as exc:  # e.g. a number of thousands of digits
+            problems.append(RecordProblem(source, f"第 {i} 行含有无法读取的值（{str(exc)[:80]}），已跳过", "corrupt"))
             continue
         if not isinstance(obj, dict):
-            problems.append(RecordProblem(f"{path}#{i}", f"第 {i} 行不是 JSON 对象", "corrupt"))
+            problems.append(RecordProblem(source, f"第 {i} 行不是 JSON 对象", "corrupt"))
+            continue
+        if _depth(obj) > limits.depth:
+            problems.append(RecordProblem(source, f"第 {i} 行{limits.exceeded('depth').message}", "limit_exceeded"))
+            continue
+        try:
+            cells = {k: _cell(v) if not isinstance(v, (dict, list)) else json.dumps(v, ensure_ascii=False)
+                     for k, v in obj.items()}
+        except ValueError as exc:  # an integer too long to print
+            problems.append(RecordProblem(source, f"第 {i} 行含有无法读取的值（{str(exc)[:80]}），已跳过", "corrupt"))
             continue
         for key in obj:
             if key not in header:
                 header.append(key)
-        rows.append((i, {k: _cell(v) if not isinstance(v, (dict, list)) else json.dumps(v, ensure_ascii=False)
-                         for k, v in obj.items()}))
+        rows.append((i, cells))
     if not rows and problems:
         raise CorruptFile("文件中没有一行有效的 JSON 记录", path=str(path))
     return header, rows, problems
 
 
-def _rows_xlsx(path: Path) -> tuple[list[str], list[tuple[int, dict]], list[RecordProblem]]:
+def _rows_xlsx(path: Path, limits: ReadLimits) -> Rows:
     import openpyxl
 
     from ..filetype import check_zip
@@ -142,32 +205,48 @@ def _rows_xlsx(path: Path) -> tuple[list[str], list[tuple[int, dict]], list[Reco
     check_zip(path).close()
     try:
         wb = openpyxl.load_workbook(str(path), read_only=True, data_only=True)
+    except MemoryError:
+        raise
     except Exception as exc:
         raise CorruptFile(f"Excel 文件已损坏，无法读取（{type(exc).__name__}）", path=str(path)) from exc
     try:
         sheet = wb.worksheets[0]
+        # The declared dimension is the file's claim, not its content: without this every row of
+        # a file declaring the whole sheet is padded to 16,384 cells.
+        sheet.reset_dimensions()
         it = sheet.iter_rows(values_only=True)
         header = [_cell(v).strip() for v in next(it, ())]
-        rows = []
+        rows, problems = [], []
         for i, values in enumerate(it, start=2):
+            limits.check("rows", i - 1, str(path))
             if values is None or all(v in (None, "") for v in values):
                 continue
-            rows.append((i, {h: _cell(v) for h, v in zip(header, values) if h}))
+            cells = {h: _cell(v) for h, v in zip(header, values) if h}
+            if any(len(v) > limits.field_chars for v in cells.values()):
+                problems.append(RecordProblem(f"{path}#{i}", f"第 {i} 行{limits.exceeded('field_chars').message}",
+                                              "limit_exceeded"))
+                continue
+            rows.append((i, cells))
+    except (MemoryError, LimitExceeded):
+        raise
     except Exception as exc:
         raise CorruptFile(f"Excel 内容损坏，无法读取（{type(exc).__name__}）", path=str(path)) from exc
     finally:
         wb.close()
-    return [h for h in header if h], rows, []
+    return [h for h in header if h], rows, problems
 
 
 _READERS = {"csv": _rows_csv, "jsonl": _rows_jsonl, "xlsx": _rows_xlsx}
 
 
-def read_records(path: Path, fmt: str, file_id: str, mapping: FieldMapping, name: str | None = None
-                 ) -> tuple[list[SourceDocument], list[RecordProblem]]:
-    """`name` (default: the path) is how records are named to users: `name#row`."""
+def read_records(path: Path, fmt: str, file_id: str, mapping: FieldMapping, name: str | None = None,
+                 limits: ReadLimits | None = None) -> tuple[list[SourceDocument], list[RecordProblem]]:
+    """`name` (default: the path) is how records are named to users: `name#row`. Every row of
+    the file becomes a document or a problem: the counts add up to the rows."""
     label = name or str(path)
-    header, rows, problems = _READERS[fmt](path)
+    header, rows, problems = _READERS[fmt](path, limits or ReadLimits())
+    for p in problems:  # named as the user knows the file
+        p.source = p.source.replace(str(path), label, 1)
     if not header:
         raise EmptyDocument("文件中没有表头或记录", path=label)
     columns = mapping.resolve(header, label)

@@ -7,15 +7,19 @@ import re
 from ...documents import SourceLine, lines_from_text
 from ...errors import EmptyDocument
 from ..encoding import decode_text
+from ..limits import ReadLimits
 
 _MD_HEADING = re.compile(r"^(#{1,6})\s+(.*)$")
 _MD_NOISE = re.compile(r"(\*\*|__|`)")
 
 
-def read_text(data: bytes, path: str) -> tuple[list[SourceLine], dict]:
+def read_text(data: bytes, path: str, limits: ReadLimits | None = None) -> tuple[list[SourceLine], dict]:
+    limits = limits or ReadLimits()
     text, encoding = decode_text(data, path)
     if not text.strip():
         raise EmptyDocument("文件没有文字内容", path=path)
+    limits.check("chars", len(text), path)
+    limits.check("paragraphs", text.count("\n"), path)
     lines = []
     for line in lines_from_text(text):
         m = _MD_HEADING.match(line.text)
