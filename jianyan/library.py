@@ -64,8 +64,10 @@ class View:
             if self.indexes is None:
                 raise NotReady(NO_INDEX)
             self.index_generation = self.indexes.meta.get("generation")
-            self.searcher = Searcher(self.store, self.indexes, embedder)
-            self.checker = DuplicateChecker(self.store, self.indexes, embedder)
+            # Indexes behind the store (before the service has caught up): search what they hold.
+            indexed = None if self.consistent else set(self.indexes.vectors.ids().tolist())
+            self.searcher = Searcher(self.store, self.indexes, embedder, indexed=indexed)
+            self.checker = DuplicateChecker(self.store, self.indexes, embedder, indexed=indexed)
         except BaseException:
             self.store.close()
             raise

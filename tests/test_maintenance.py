@@ -403,7 +403,7 @@ def test_the_service_repairs_at_start_and_its_stats_tell_the_truth(base, tmp_pat
     caplog.set_level(logging.INFO, logger="jianyan")
     with TestClient(create_app(settings, service)) as client:
         deadline = time.monotonic() + 180
-        while client.get("/api/health").status_code != 200:
+        while client.get("/api/health").json().get("status") != "ready":
             assert service.state != "failed", service.error
             assert time.monotonic() < deadline, "the service did not start"
             time.sleep(0.2)

@@ -21,7 +21,7 @@ from ..embed.batching import BatchingEmbedder
 from ..embed.engines import service_query_embedder
 from ..errors import Busy
 from ..library import Library
-from ..maintenance import log_repair, repair
+from ..maintenance import SYNC, check, log_repair, repair
 from ..writelock import WriteLock
 from .admission import Admission
 from .jobs import Job, JobManager
@@ -48,6 +48,7 @@ class Service:
         self.started = time.time()
         self.requests = 0
         self.jobs = JobManager(self._ingest_job)
+        self.catching_up = ""  # why searches do not see every stored document yet (after a restart)
         self.dupes = Admission(settings.dupes_running, settings.dupes_waiting, "查重")
         self.upload_root = self.data_dir / "uploads"
         self.folder_lock = WriteLock(self.data_dir, purpose="serve")  # held from _load to stop
@@ -68,24 +69,42 @@ class Service:
             if self.upload_root.exists():
                 shutil.rmtree(self.upload_root, ignore_errors=True)
             with self.write_lock:
+                self.library.open_store().close()  # a new folder gets its empty store (and then its index)
+                found = check(self.data_dir)
+            indexed = (self.library.index_meta() or {}).get("generation")
+            if found.remedies() == {SYNC} and found.summary and (indexed or 0) < found.summary.generation:
+                # The indexes lag behind the store (killed before they caught up): serve what they
+                # hold at once (a `View` behind its store searches only that), say so, catch up.
+                self._start_embedder()
+                with self.write_lock:
+                    self._swap()
+                self.catching_up = (f"正在补齐索引：已索引至文档库第 {indexed} 版，"
+                                    f"文档库为第 {found.summary.generation} 版；新近导入的文档补齐后才能检索")
+                self.state = "ready"
+                log.info("先以现有索引提供检索（%s）", self.catching_up)
+            with self.write_lock:
                 # The store against its indexes and cache (maintenance.py), repaired before the
                 # model is chosen from index.json; an index of another model is left for a person.
-                self.library.open_store().close()  # a new folder gets its empty store (and then its index)
                 log_repair(repair(self.data_dir, rebuild_for_model=False), log)
-            meta = self.library.index_meta()
-            inner = service_query_embedder(meta["model_id"] if meta else None)
-            self.embedder = BatchingEmbedder(inner)
-            # Upload jobs embed with the same loaded model when it is the fast bulk engine.
-            self.bulk_embedder = inner if inner.engine.startswith("sentence-transformers") else None
-            log.info("检索向量模型：%s（%s）", self.embedder.model_id, self.embedder.engine)
+            if self.embedder is None:
+                self._start_embedder()
             with self.write_lock:
                 self._swap()
+            self.catching_up = ""
             self.state = "ready"
             log.info("服务就绪：%s，用时 %.1f 秒", self.data_dir, time.perf_counter() - t0)
         except Exception as exc:  # noqa: BLE001 - reported by /api/health
             self.state, self.error = "failed", getattr(exc, "message", "") or f"{type(exc).__name__}: {exc}"
             self.holder.unavailable = f"服务启动失败：{self.error}（请查看服务日志）"
             log.exception("服务启动失败")
+
+    def _start_embedder(self) -> None:
+        meta = self.library.index_meta()
+        inner = service_query_embedder(meta["model_id"] if meta else None)
+        self.embedder = BatchingEmbedder(inner)
+        # Upload jobs embed with the same loaded model when it is the fast bulk engine.
+        self.bulk_embedder = inner if inner.engine.startswith("sentence-transformers") else None
+        log.info("检索向量模型：%s（%s）", self.embedder.model_id, self.embedder.engine)
 
     def _swap(self) -> None:
         """Under the write lock: a new snapshot for readers, then a WAL checkpoint, then pin it
@@ -109,7 +128,7 @@ class Service:
 
     def saturation(self) -> list[str]:
         """Why the service is saturated now (empty: it is not), in Chinese, for /api/health."""
-        reasons = []
+        reasons = [self.catching_up] if self.catching_up else []
         if self.dupes.saturated:
             reasons.append(f"查重已满（{self.dupes.running} 个处理中、{self.dupes.waiting} 个等待），新的查重请求会被拒绝")
         if self.embedder is not None and self.embedder.pending() >= self.QUERIES_QUEUED_BUSY:

@@ -139,11 +139,14 @@ def neighbour_mean(similarities, k: int = NEIGHBOURS_K) -> float:
 
 class DuplicateChecker:
     def __init__(self, store: Store, indexes: SearchIndexes, embedder,
-                 thresholds: Thresholds | None = None) -> None:
+                 thresholds: Thresholds | None = None, indexed: set[int] | None = None) -> None:
+        """`indexed`: as for `Searcher` — only proposals whose passages the index holds are compared."""
         self.store, self.indexes, self.embedder = store, indexes, embedder
         self.t = thresholds or Thresholds()
         self.docs = store.document_briefs(doc_type="proposal")
         spans = store.passage_spans(doc_type="proposal")
+        if indexed is not None:
+            spans = [p for p in spans if p.id in indexed]
         self.proposal_passages = np.asarray([p.id for p in spans], np.int64)
         self._passage_doc = {p.id: p.document_id for p in spans}
         self._by_doc: dict[int, list[PassageSpan]] = {}

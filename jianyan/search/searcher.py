@@ -114,19 +114,23 @@ class Searcher:
     proximity_weight = PROXIMITY_WEIGHT
 
     def __init__(self, store: Store, indexes: SearchIndexes, query_embedder,
-                 fusion: FusionConfig | None = None) -> None:
+                 fusion: FusionConfig | None = None, indexed: set[int] | None = None) -> None:
+        """`indexed`: when the indexes lag behind the store (a service catching up after a
+        restart), the passages they hold; only those are searched."""
         if indexes.model_id != query_embedder.model_id:
             raise IndexMismatch(f"索引由模型“{indexes.model_id}”构建，检索用的模型是“{query_embedder.model_id}”，"
                                 f"不能混用；请用同一模型检索，或运行 jianyan reindex 重建索引")
         self.store, self.indexes, self.embedder = store, indexes, query_embedder
         self.fusion = fusion or FusionConfig()
-        self._load_passage_table()
+        self._load_passage_table(indexed)
 
-    def _load_passage_table(self) -> None:
+    def _load_passage_table(self, indexed: set[int] | None) -> None:
         """Which document each passage belongs to, and the documents' briefs: what filters,
         grouping and results need, read once per view instead of once per hit."""
         self.docs = self.store.document_briefs()
         self.passage_doc = self.store.passage_documents()
+        if indexed is not None:
+            self.passage_doc = {p: d for p, d in self.passage_doc.items() if p in indexed}
 
     # -- filters -----------------------------------------------------------------------------
     def allowed_passages(self, filters: Filters | None, exclude_docs: set[int]) -> np.ndarray | None:
@@ -148,7 +152,8 @@ class Searcher:
         ids = self.indexes.keyword.ids
         if allowed is not None:
             scores = np.where(np.isin(ids, allowed), scores, 0.0)
-        top = [i for i in np.argsort(-scores)[:CANDIDATES] if scores[i] > 0]
+        # (passages of the index the store no longer has — an index lagging behind — are skipped)
+        top = [i for i in np.argsort(-scores)[:CANDIDATES] if scores[i] > 0 and int(ids[i]) in self.passage_doc]
         if not top or self.proximity_weight <= 0:
             return {int(ids[i]): float(scores[i]) for i in top}
         texts = self.store.passage_texts([int(ids[i]) for i in top])
