@@ -73,25 +73,24 @@ def test_draft_from_a_docx_bomb_is_refused_fast(tmp_path):
         _bounded(lambda: read_draft(bomb, "draft.docx"), 10)
 
 
-def test_pdf_of_many_pages_refused_by_its_page_count(tmp_path):
+def _blank_pdf(path: Path, pages: int) -> Path:
     writer = PdfWriter()
-    for _ in range(3000):
+    for _ in range(pages):
         writer.add_blank_page(width=595, height=842)
-    path = tmp_path / "pages.pdf"
     with open(path, "wb") as fh:
         writer.write(fh)
+    return path
+
+
+def test_pdf_of_many_pages_refused_by_its_page_count(tmp_path):
+    path = _blank_pdf(tmp_path / "pages.pdf", 3000)
     with pytest.raises(LimitExceeded) as info:
         _bounded(lambda: read_limited(path, "pages.pdf", limits=ReadLimits(pages=500)), 20)
     assert info.value.limit == "pages"
 
 
 def test_a_reader_past_its_wall_time_is_killed(tmp_path):
-    writer = PdfWriter()
-    for _ in range(2000):
-        writer.add_blank_page(width=595, height=842)
-    path = tmp_path / "slow.pdf"
-    with open(path, "wb") as fh:
-        writer.write(fh)
+    path = _blank_pdf(tmp_path / "slow.pdf", 2000)
     with pytest.raises(LimitExceeded) as info:
         _bounded(lambda: read_limited(path, "slow.pdf", limits=ReadLimits(seconds=0.5)), 5)
     assert info.value.limit == "seconds" and "读取用时" in info.value.message
