@@ -177,3 +177,11 @@ def test_utf16_without_bom_is_read_as_text(tmp_path):
     path.write_bytes(("关于加快农村养老服务体系建设的建议\n" + BODY * 3).encode("utf-16-le"))
     docs, _ = read_limited(path, "utf16.txt")
     assert docs[0].lines[0].text == "关于加快农村养老服务体系建设的建议"
+
+
+def test_lines_split_by_carriage_returns_count_as_paragraphs(tmp_path):
+    """Cleaning runs in the parent: a 600 KB text of 300,000 CR-separated lines is refused in the child."""
+    path = _text(tmp_path / "cr.txt", "关于养老的提案\r" + "养\r" * 300_000)
+    with pytest.raises(LimitExceeded) as info:
+        read_limited(path, "cr.txt", limits=ReadLimits(paragraphs=100_000))
+    assert info.value.limit == "paragraphs"

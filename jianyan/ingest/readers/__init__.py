@@ -48,6 +48,8 @@ def read_file(path: Path, external_id: str, mapping: FieldMapping | None = None,
         fields.setdefault("file_title", Path(name).stem if name else path.stem)
         docs, problems = [SourceDocument(external_id, shown, fmt, lines, file_hash(data), fields)], []
     limits.check("chars", sum(len(line.text) for d in docs for line in d.lines), shown)
+    # Lines, whatever split them (\r, \n, a record body's own): cleaning runs in the parent.
+    limits.check("paragraphs", sum(len(d.lines) for d in docs), shown)
     return docs, problems
 
 
