@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
 from .dupes.checker import DuplicateChecker
-from .errors import NotReady
+from .errors import IndexMismatch, NotReady
 from .index.sync import EmbedProgress, SyncReport, index_exists, load_indexes, read_index_meta, sync_indexes
 from .ingest.pipeline import FileToIngest, IngestReport, Outcome, ingest_files, ingest_paths
 from .ingest.readers import FieldMapping
@@ -155,17 +155,28 @@ class Library:
                     else:
                         report = ingest_paths(list(paths), store, mapping, doc_type, progress=progress,
                                               on_outcome=on_outcome)
+                    generation = store.generation
             except Exception:
                 # What was stored before the failure is indexed, not left in the store unseen.
                 if index and self.has_index():
                     self.sync(embedder, progress=progress, on_progress=on_embed)
                 raise
             result = WriteResult(ingest=report)
-            if index and (report.stored or not self.has_index()):
+            # Also when nothing was stored but the indexes lag behind the store: a run killed
+            # before they caught up is completed by running it again.
+            if index and (report.stored or self._index_behind(generation)):
                 if before_sync is not None:
                     before_sync()
                 result.sync = self.sync(embedder, progress=progress, on_progress=on_embed)
         return result
+
+    def _index_behind(self, generation: int) -> bool:
+        """No index yet, or one built at another store generation than `generation`."""
+        try:
+            meta = self.index_meta()
+        except (IndexMismatch, ValueError):  # outdated or unreadable: for `jianyan check --repair` or
+            return False                    # `reindex`, which say so, not for an ingest to rebuild
+        return meta is None or meta.get("generation") != generation
 
     def remove(self, ref: str | int, *, embedder=None,
                on_removed: Callable[[dict], None] | None = None) -> WriteResult:

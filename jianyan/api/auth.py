@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import secrets
 
-from fastapi import Request
+from fastapi import Request, Security
+from fastapi.security import HTTPBearer
 
 from ..errors import Forbidden, Unauthorized
 from .settings import ServiceSettings
@@ -24,7 +25,13 @@ def settings_of(request: Request) -> ServiceSettings:
     return request.app.state.settings
 
 
-def require_write(request: Request) -> None:
+# Declares the bearer scheme in the OpenAPI document (and /docs' "Authorize"); the token itself
+# is read and checked below, with our own messages.
+WRITE_SCHEME = HTTPBearer(auto_error=False, scheme_name="bearer",
+                           description="写入令牌：JIANYAN_WRITE_TOKENS 中的一个（或数据文件夹中的 service-token）")
+
+
+def require_write(request: Request, _=Security(WRITE_SCHEME)) -> None:
     settings = settings_of(request)
     token = bearer(request)
     if token is None:

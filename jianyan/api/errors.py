@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match, Mount
 
 from ..errors import JianyanError
 from ..storage import storage_error
@@ -36,6 +39,41 @@ _VALIDATION = {
 }
 
 
+class ErrorInfo(BaseModel):
+    code: str = Field(description="稳定的错误代码，供程序判断（如 bad_query、not_found、overloaded）")
+    message: str = Field(description="给人看的中文说明")
+    details: Any = Field(None, description="可选：逐项的原因（每个文件、每个字段，或一个编号可能指的文档）")
+
+
+class ErrorResponse(BaseModel):
+    """The one error shape, as the OpenAPI document shows it."""
+    error: ErrorInfo
+
+
+# What each error status means here, for the OpenAPI document (`error_responses`).
+STATUS_DESCRIPTIONS = {
+    400: "请求有误：请求体不是 JSON 对象、检索词或草稿不合要求（bad_query、bad_draft）、"
+         "表单或字段映射有误、主机名不被允许（bad_host）",
+    401: "缺少令牌（unauthorized）",
+    403: "令牌无效或没有该权限（forbidden）",
+    404: "没有这篇文档或这个任务（not_found）",
+    409: "冲突：编号有歧义（ambiguous_ref，details 列出各篇）、写入繁忙（busy）或索引与模型不符（index_mismatch）",
+    413: "请求体、上传文件或读取用量超出上限（too_large、limit_exceeded）",
+    414: "请求地址过长（url_too_long）",
+    415: "上传了不支持的文件类型（bad_upload，details 逐个文件说明）",
+    422: "字段取值无效（bad_request，details 逐个字段说明），或上传的文件无法读取（bad_upload、empty、corrupt…）",
+    503: "服务暂不可用：正在加载（not_ready）、查重请求过多（overloaded）或存储暂不可用",
+    507: "磁盘已满（disk_full）",
+}
+EVERY_ROUTE = (400, 413, 414)  # the middleware's answers (Host, Content-Length, size limits)
+
+
+def error_responses(*statuses: int) -> dict:
+    """`responses=` for a route: the error statuses it may answer, each with the error shape."""
+    return {s: {"model": ErrorResponse, "description": STATUS_DESCRIPTIONS[s]}
+            for s in sorted(set(statuses) | set(EVERY_ROUTE))}
+
+
 def error_body(code: str, message: str, details=None) -> dict:
     err = {"code": code, "message": message}
     if details is not None:
@@ -54,6 +92,17 @@ def _describe(err: dict) -> str:
     if err.get("type") in ("literal_error", "enum") and err.get("ctx", {}).get("expected"):
         what += f"，可选：{str(err['ctx']['expected']).replace(' or ', ', ')}"
     return f"{field}：{what}" if field else what
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    """Every method some route of this path answers, found by asking each route whether it
+    would take the request with that method (HEAD wherever GET is: `HeadMiddleware`)."""
+    routes = [r for r in request.app.router.routes if not isinstance(r, Mount)]  # static files: GET only
+    allowed = {m for m in ("GET", "POST", "PUT", "PATCH", "DELETE")
+               if any(r.matches({**request.scope, "method": m})[0] == Match.FULL for r in routes)}
+    if "GET" in allowed:
+        allowed.add("HEAD")
+    return sorted(allowed)
 
 
 def install(app: FastAPI) -> None:
@@ -82,7 +131,10 @@ def install(app: FastAPI) -> None:
         if request.scope.get(TOO_LARGE):
             return error_response(413, "too_large", request.scope[TOO_LARGE])
         code, message = HTTP_MESSAGES.get(exc.status_code, ("http_error", str(exc.detail)))
-        return error_response(exc.status_code, code, message, headers=getattr(exc, "headers", None))
+        headers = getattr(exc, "headers", None)
+        if exc.status_code == 405:  # Starlette's Allow names the first route of the path only
+            headers = {**(headers or {}), "Allow": ", ".join(_allowed_methods(request))}
+        return error_response(exc.status_code, code, message, headers=headers)
 
     async def storage_failure(request: Request, exc: Exception):
         # A full disk, a read-only folder… met outside the write path (`Library.writing` maps

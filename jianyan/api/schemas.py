@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
 DocType = Literal["proposal", "report", "policy", "other"]
 
@@ -15,6 +15,15 @@ def _encodable(value: str) -> str:
         value.encode("utf-8")
     except UnicodeEncodeError:
         raise ValueError("含有无法识别的字符") from None
+    return value
+
+
+def _integral(value):
+    """JSON has one number type: 10.0 is the integer 10 (JSON Schema's "integer" says so), while
+    "10", true and 10.5 stay refused (strict). A field validator, not a `BeforeValidator` in the
+    type: pydantic then drops the type's bounds from the JSON schema."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
     return value
 
 
@@ -33,6 +42,8 @@ class SearchRequest(BaseModel):
     category: Text | None = Field(None, max_length=100)
     exclude: list[Text] = Field(default_factory=list, max_length=1000, description="不返回这些外部编号的文档")
 
+    _whole_numbers = field_validator("k", "year_from", "year_to", mode="before")(_integral)
+
 
 class DupesRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -40,3 +51,5 @@ class DupesRequest(BaseModel):
     text: Text = Field(description="提案正文（20–50,000 字）")
     exclude: list[Text] = Field(default_factory=list, max_length=1000, description="不与这些外部编号的提案比较")
     limit: int = Field(10, ge=1, le=50, strict=True)
+
+    _whole_numbers = field_validator("limit", mode="before")(_integral)

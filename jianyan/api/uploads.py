@@ -88,6 +88,16 @@ def validate(saved: list[SavedUpload], names: bool = True) -> None:
 
 
 # -- multipart forms ------------------------------------------------------------------------------
+BINARY = {"type": "string", "format": "binary"}
+
+
+def multipart_body(required: list[str], **properties: dict) -> dict:
+    """`openapi_extra` for a route that reads its multipart form itself (`read_form`): the form's
+    fields, so the document (and a client made from it) shows what to send."""
+    return {"requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
+        "type": "object", "properties": properties, "required": required}}}}}
+
+
 async def read_form(request, max_files: int):
     """The request's multipart form, or `BadRequest` in words (too many files, not a form)."""
     if not request.headers.get("content-type", "").startswith("multipart/form-data"):

@@ -72,7 +72,10 @@ def _child(sender, path, external_id, mapping, name, limits: ReadLimits) -> None
     except Exception as exc:  # noqa: BLE001 - a parser's own failure on a damaged file
         result = ("error", ("CorruptFile", f"文件已损坏或格式异常，无法读取（{type(exc).__name__}）", ""))
     try:
-        sender.send(result)
-    except MemoryError:
-        sender.send(("error", ("LimitExceeded", limits.exceeded("memory_mb").message, "memory_mb")))
+        try:
+            sender.send(result)
+        except MemoryError:
+            sender.send(("error", ("LimitExceeded", limits.exceeded("memory_mb").message, "memory_mb")))
+    except (BrokenPipeError, ConnectionResetError):
+        return  # the parent is gone (killed mid-read): no one to tell, and no traceback on its terminal
     sender.close()

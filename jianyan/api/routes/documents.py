@@ -16,9 +16,10 @@ from ...ingest.metadata import DOC_TYPES
 from ...ingest.pipeline import FileToIngest
 from ...ingest.readers import FieldMapping
 from ..auth import require_read, require_write
+from ..errors import error_responses
 from ..jobs import Job
 from ..schemas import DocType
-from ..uploads import read_form, save_uploads, unique_names, validate
+from ..uploads import BINARY, multipart_body, read_form, save_uploads, unique_names, validate
 from . import service_of
 
 router = APIRouter(tags=["文档"])
@@ -26,7 +27,7 @@ read = [Depends(require_read)]
 write = [Depends(require_write)]
 
 
-@router.get("/api/documents", dependencies=read, summary="文档列表（分页、可筛选）")
+@router.get("/api/documents", dependencies=read, responses=error_responses(401, 403, 422, 503), summary="文档列表（分页、可筛选）")
 def documents(request: Request, type: DocType | None = None,
               year_from: int | None = Query(None, ge=0, le=9999), year_to: int | None = Query(None, ge=0, le=9999),
               category: str | None = Query(None, max_length=100),
@@ -39,7 +40,7 @@ def documents(request: Request, type: DocType | None = None,
                 "items": snap.store.list_documents(type, limit, offset, order == "newest", **filters)}
 
 
-@router.get("/api/documents/{ref:path}", dependencies=read,
+@router.get("/api/documents/{ref:path}", dependencies=read, responses=error_responses(401, 403, 404, 409, 422, 503),
             summary="一篇文档：元数据、结构树、全文与段落（ref 为编号或外部编号，或写明 id:12、ext:12）",
             description="ref 写 id:12 按编号、ext:12 按外部编号；不带前缀的 ref 若既是一篇文档的编号、"
                         "又是另一篇的外部编号，答 409（ambiguous_ref），details 列出两篇及各自明确的写法。")
@@ -49,12 +50,17 @@ def document(ref: str, request: Request) -> dict:
 
 
 @router.delete("/api/documents/{ref:path}", dependencies=write,
+               responses=error_responses(401, 403, 404, 409, 422, 503, 507),
                summary="删除一篇文档（需要写入令牌；ref 的写法同上）")
 def delete_document(ref: str, request: Request) -> dict:
     return {"deleted": service_of(request).delete_document(ref)}
 
 
 @router.post("/api/documents", dependencies=write, status_code=202,
+             responses=error_responses(401, 403, 415, 422, 503, 507),
+             openapi_extra=multipart_body(files={"type": "array", "items": BINARY, "minItems": 1},
+                                          mapping={"type": "string", "description": "记录导出的字段映射，如 id=pkid,body=content"},
+                                          doc_type={"type": "string", "enum": list(DOC_TYPES)}, required=["files"]),
              summary="上传文件导入（后台进行，返回任务编号；需要写入令牌）")
 async def upload(request: Request) -> JSONResponse:
     service = service_of(request)
@@ -83,7 +89,7 @@ async def upload(request: Request) -> JSONResponse:
     return JSONResponse(job.to_dict(), status_code=202, headers={"Location": f"/api/jobs/{job.id}"})
 
 
-@router.get("/api/jobs/{job_id}", dependencies=read, summary="导入任务的进度和每个文件的结果")
+@router.get("/api/jobs/{job_id}", dependencies=read, responses=error_responses(401, 403, 404, 422, 503), summary="导入任务的进度和每个文件的结果")
 def job(job_id: str, request: Request) -> dict:
     found = service_of(request).jobs.get(job_id)
     if found is None:

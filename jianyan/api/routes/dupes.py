@@ -13,8 +13,9 @@ from starlette.datastructures import UploadFile
 from ...errors import BadRequest
 from ...ingest.draft import read_draft
 from ..auth import require_dupes
+from ..errors import error_responses
 from ..schemas import DupesRequest
-from ..uploads import read_form, save_uploads, validate
+from ..uploads import BINARY, multipart_body, read_form, save_uploads, validate
 from . import service_of
 
 # Every handler here is admitted first (`Service.dupes`, api/admission.py): on the event loop,
@@ -23,7 +24,7 @@ from . import service_of
 router = APIRouter(tags=["查重"], dependencies=[Depends(require_dupes)])
 
 
-@router.post("/api/dupes", summary="提案查重：结论、相似提案与逐段对照的证据")
+@router.post("/api/dupes", responses=error_responses(401, 403, 409, 422, 503), summary="提案查重：结论、相似提案与逐段对照的证据")
 async def dupes(req: DupesRequest, request: Request) -> dict:
     service = service_of(request)
 
@@ -34,7 +35,9 @@ async def dupes(req: DupesRequest, request: Request) -> dict:
         return await run_in_threadpool(check)
 
 
-@router.post("/api/dupes/file", summary="上传一份提案文件（TXT/MD/DOCX/PDF）查重")
+@router.post("/api/dupes/file", responses=error_responses(401, 403, 409, 415, 422, 503),
+             openapi_extra=multipart_body(file=BINARY, title={"type": "string", "maxLength": 500}, required=["file"]),
+             summary="上传一份提案文件（TXT/MD/DOCX/PDF）查重")
 async def dupes_file(request: Request) -> dict:
     service = service_of(request)
     with service.dupes.place():  # before the upload is even read
@@ -63,7 +66,7 @@ async def _dupes_file(service, request: Request) -> dict:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-@router.get("/api/dupes/clusters", summary="并案分组（可按年份）")
+@router.get("/api/dupes/clusters", responses=error_responses(401, 403, 409, 422, 503), summary="并案分组（可按年份）")
 async def clusters(request: Request, year: int | None = Query(None, ge=0, le=9999)) -> dict:
     service = service_of(request)
 

@@ -6,13 +6,14 @@ from fastapi import APIRouter, Depends, Request
 
 from ...search.searcher import Filters
 from ..auth import require_read
+from ..errors import error_responses
 from ..schemas import SearchRequest
 from . import service_of
 
 router = APIRouter(tags=["检索"], dependencies=[Depends(require_read)])
 
 
-@router.post("/api/search", summary="检索（与 jianyan search --json 同一结果格式）")
+@router.post("/api/search", responses=error_responses(401, 403, 409, 422, 503), summary="检索（与 jianyan search --json 同一结果格式）")
 def search(req: SearchRequest, request: Request) -> dict:
     with service_of(request).holder.use() as snap:
         result = snap.searcher.search(req.query, mode=req.mode, k=req.k,

@@ -9,13 +9,14 @@ from fastapi.responses import JSONResponse
 
 from ... import __version__
 from .. import errors
+from ..errors import error_responses
 from ..auth import require_read
 from . import service_of
 
 router = APIRouter(tags=["服务"])
 
 
-@router.get("/api/health", summary="就绪检查：文档库和索引已加载时返回 200（繁忙时 status 为 degraded，并说明原因）")
+@router.get("/api/health", responses=error_responses(503), summary="就绪检查：文档库和索引已加载时返回 200（繁忙时 status 为 degraded，并说明原因）")
 async def health(request: Request) -> JSONResponse:  # on the event loop: answers even when every worker is busy
     service = service_of(request)
     snap = service.holder.current
@@ -28,7 +29,7 @@ async def health(request: Request) -> JSONResponse:  # on the event loop: answer
     return JSONResponse(body, status_code=503)
 
 
-@router.get("/api/stats", dependencies=[Depends(require_read)], summary="文档库、索引和服务的统计")
+@router.get("/api/stats", dependencies=[Depends(require_read)], responses=error_responses(401, 403, 503), summary="文档库、索引和服务的统计")
 def stats(request: Request) -> dict:
     service, settings = service_of(request), request.app.state.settings
     with service.holder.use() as snap:

@@ -108,7 +108,9 @@ def _rows_csv(path: Path, limits: ReadLimits) -> Rows:
     text, _ = decode_text(path.read_bytes(), str(path))
     dialect = "excel-tab" if path.suffix.lower() == ".tsv" else "excel"
     csv.field_size_limit(limits.field_chars)
-    reader = csv.reader(io.StringIO(text), dialect=dialect, strict=True)
+    # newline="" as the csv module wants: a line may end in \r\n, \n or a lone \r (old Mac
+    # exports), and a quoted field keeps its own line breaks.
+    reader = csv.reader(io.StringIO(text, newline=""), dialect=dialect, strict=True)
     header: list[str] = []
     rows, problems = [], []
     rownum, first_line = 1, 1
@@ -271,4 +273,6 @@ def read_records(path: Path, fmt: str, file_id: str, mapping: FieldMapping, name
         extra = {k: v for k, v in row.items() if k not in used and v not in (None, "")}
         digest = sha256_hex(json.dumps([columns, row], ensure_ascii=False, sort_keys=True))
         docs.append(SourceDocument(ext_id, source, fmt, lines_from_text(body), digest, fields, extra))
+    if not docs and not problems:  # a header and nothing else: no silent "0 documents"
+        raise EmptyDocument("文件中只有表头，没有记录", path=label)
     return docs, problems
