@@ -67,7 +67,7 @@ def cli(ctx: click.Context, data_dir: str | None, verbose: bool) -> None:
 @click.option("--no-index", is_flag=True, help="只导入，不更新检索索引（之后用 jianyan reindex）")
 @data_option
 def ingest(paths, mapping, doc_type, no_progress, strict, no_index, data_dir):
-    """导入文件或文件夹（TXT/MD/DOCX/PDF/CSV/XLSX/JSONL）。"""
+    """导入文件或文件夹（TXT/MD/DOCX/DOC/WPS/RTF/PDF/OFD/图片/CSV/XLSX/XLS/ET/JSONL；扫描件自动识别文字）。"""
     from .ingest.readers import FieldMapping
 
     try:

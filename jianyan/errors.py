@@ -56,6 +56,14 @@ class NeedsOCR(InputError):
     http_status = 422
 
 
+class ConverterMissing(InputError):
+    """A format read through a converter (LibreOffice for .doc/.wps/.rtf/.xls/.et) that is not
+    installed on this machine."""
+
+    code = "converter_missing"
+    http_status = 415
+
+
 class BadFileName(InputError):
     """A file name that cannot name a document as it is (invisible characters, too long…):
     refused rather than cleaned into another file's name (`jianyan/names.py`)."""

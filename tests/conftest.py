@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -31,6 +32,14 @@ if os.environ.get("JIANYAN_REQUIRE_SHARED") and not PROPOSALS_CSV.exists():
 requires_shared = pytest.mark.skipif(
     not PROPOSALS_CSV.exists(),
     reason="needs the real corpora in ../shared (present on CI; absent in a user's own clone)")
+
+# LibreOffice (legacy office formats, and rendering test pages): skipped where it is missing,
+# required where JIANYAN_REQUIRE_OFFICE=1 (CI installs it).
+_OFFICE = shutil.which("soffice")
+if os.environ.get("JIANYAN_REQUIRE_OFFICE") == "1" and not _OFFICE:
+    raise RuntimeError("JIANYAN_REQUIRE_OFFICE=1 but soffice is missing (apt-get install libreoffice-writer-nogui)")
+requires_office = pytest.mark.skipif(
+    not _OFFICE, reason="needs LibreOffice (apt-get install libreoffice-writer-nogui libreoffice-calc-nogui)")
 
 
 @pytest.fixture

@@ -80,3 +80,39 @@ def test_column_guessing_without_mapping(store):
     report = ingest_paths([CORPORA / "proposals" / "提案导出_2022.csv"], store, None, None, progress=False)
     assert report.stored == 6
     assert {d["doc_type"] for d in store.list_documents()} == {"proposal"}
+
+
+def test_docx_tables_are_rows_with_their_column_names(tmp_path):
+    """A table with a header row reads as one line per row, each value with its column's name
+    (a row found alone by a search still says what its figures are); a 提案人/类别 form reads as
+    key：value and fills the fields. Made with python-docx, as Word writes tables."""
+    import docx
+
+    from jianyan.ingest.readers.docx import read_docx
+
+    document = docx.Document()
+    document.add_paragraph("关于2022年重点民生实事完成情况的报告")
+    form = document.add_table(rows=2, cols=2)
+    for i, (key, value) in enumerate([("提案人", "张三"), ("类别", "社会事业")]):
+        form.cell(i, 0).text, form.cell(i, 1).text = key, value
+    header = ["项目", "计划投资（万元）", "完成率"]
+    rows = [["城乡供水一体化", "12,000", "98%"], ["老旧小区改造", "8,500", "100%"], ["农村公路提档", "6,300", ""]]
+    table = document.add_table(rows=1 + len(rows), cols=3)
+    for j, name in enumerate(header):
+        table.cell(0, j).text = name
+    for i, row in enumerate(rows, 1):
+        for j, value in enumerate(row):
+            table.cell(i, j).text = value
+    merged = document.add_table(rows=2, cols=3)  # a title cell spanning the row, as forms have
+    merged.cell(0, 0).merge(merged.cell(0, 2)).text = "附表：进度说明"
+    merged.cell(1, 0).text, merged.cell(1, 1).text, merged.cell(1, 2).text = "一季度", "开工", "按期"
+    path = tmp_path / "table.docx"
+    document.save(path)
+
+    lines, fields = read_docx(path)
+    texts = [ln.text for ln in lines]
+    assert fields["author"] == "张三" and fields["category"] == "社会事业"
+    assert "提案人：张三" in texts and "类别：社会事业" in texts
+    expected = ["；".join(f"{h}：{v}" for h, v in zip(header, row) if v) for row in rows]
+    assert [t for t in texts if t.startswith("项目：")] == expected
+    assert "附表：进度说明" in texts and "一季度　开工　按期" in texts

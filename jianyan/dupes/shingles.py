@@ -1,6 +1,6 @@
 """Character shingles of Chinese text and the copied spans two texts share.
 
-Chinese has no spaces, so text is compared by characters: punctuation and white space are
+Chinese has no spaces, so text is compared by characters (in simplified form, `script.fold`): punctuation and white space are
 dropped (a copy whose commas moved is still a copy), and every position keeps its offset in the
 original text so that copied spans can be shown where they stand.
 """
@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+
+from ..script import fold
 
 SHINGLE = 5  # characters per shingle for candidate search (MinHash)
 COPY_RUN = 12  # characters: a run this long found in both texts is a copy, not a shared phrase
@@ -24,7 +26,7 @@ class Normalised:
 
 def normalise(text: str) -> Normalised:
     chars, offsets = [], []
-    for i, ch in enumerate(text):
+    for i, ch in enumerate(fold(text)):  # same length: offsets stay the original's
         if _KEEP.match(ch):
             chars.append(ch.lower())
             offsets.append(i)

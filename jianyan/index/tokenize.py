@@ -1,6 +1,6 @@
 """Chinese segmentation for keyword search: jieba with a domain dictionary and stop words.
 
-Queries and passages go through the same function. jieba's search mode adds the shorter words
+Queries and passages go through the same function, in simplified characters (`script.fold`). jieba's search mode adds the shorter words
 inside long ones (中华人民共和国 → 中华, 华人, 人民, 共和国…), so a query that says 共和国 still
 matches. Numbers are kept whole with their decimal point and percent sign (7.5%, 16%), because
 report queries turn on them.
@@ -12,6 +12,8 @@ import re
 import threading
 from functools import lru_cache
 from importlib import resources
+
+from ..script import fold
 
 _TOKEN_OK = re.compile(r"[\u4e00-\u9fffA-Za-z0-9]")
 _NUMBER = re.compile(r"\d+(?:\.\d+)?%?")
@@ -64,7 +66,7 @@ def tokenize(text: str) -> list[str]:
     """Tokens for BM25: search-mode words, numbers whole, no stop words or punctuation."""
     tk = _tokenizer()
     stop = stopwords()
-    words = [w.strip().lower() for w in tk.cut_for_search(text)]
+    words = [w.strip().lower() for w in tk.cut_for_search(fold(text))]
     words = _merge_numbers(text, words)
     return [w for w in words if w and w not in stop and _TOKEN_OK.search(w)]
 

@@ -36,11 +36,11 @@ def draft_from_text(text: str, title: str = "") -> Draft:
 
 def read_draft(path: Path, name: str | None = None, title: str = "",
                limits: ReadLimits | None = None) -> Draft:
-    """A draft from one file (TXT/MD/DOCX/PDF), read in the sandbox under `limits` (default: the
-    draft limits, far tighter than an archive's). `title` overrides the file's own; a title
+    """A draft from one file (any single-document format), read in the sandbox under `limits`
+    (default: the draft limits, far tighter than an archive's, and no OCR: a scan is refused). `title` overrides the file's own; a title
     taken from the file name says nothing about the proposal and is not used."""
     path, title = Path(path), (title or "").strip()
-    if sniff(path) in RECORD_FORMATS:  # even a one-row export: a draft is one proposal's own file
+    if sniff(path) in RECORD_FORMATS + ("xls", "et"):  # even a one-row export: a draft is one proposal's own file
         raise InputError("查重一次只能检查一份提案文件（不支持 CSV/XLSX/JSONL 批量文件）")
     docs, _ = read_limited(path, Path(name or path).name, name=name, limits=limits or draft_limits())
     paragraphs = clean_lines(docs[0].lines)

@@ -10,7 +10,14 @@ from ..errors import CorruptFile, UnsupportedFileType
 TEXT_SUFFIXES = {".txt", ".text", ".md", ".markdown"}
 RECORD_SUFFIXES = {".csv": "csv", ".tsv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl",
                    ".xlsx": "xlsx"}
-KNOWN_SUFFIXES = TEXT_SUFFIXES | set(RECORD_SUFFIXES) | {".pdf", ".docx"}
+# Old binary office files (OLE2 containers; WPS's .wps/.et are Word/Excel 97 inside) and RTF,
+# read through LibreOffice (`convert.py`).
+LEGACY_SUFFIXES = {".doc": "doc", ".dot": "doc", ".wps": "wps", ".wpt": "wps", ".rtf": "rtf",
+                   ".xls": "xls", ".xlt": "xls", ".et": "et", ".ett": "et"}
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp"}
+KNOWN_SUFFIXES = (TEXT_SUFFIXES | set(RECORD_SUFFIXES) | set(LEGACY_SUFFIXES) | IMAGE_SUFFIXES
+                  | {".pdf", ".docx", ".ofd"})
+_IMAGE_MAGIC = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"II*\x00", b"MM\x00*")
 
 # Zip containers (DOCX, XLSX) are opened only when they would not inflate past these.
 MAX_UNZIPPED_BYTES = 512 * 1024 * 1024
@@ -31,16 +38,34 @@ def check_zip(path: Path) -> zipfile.ZipFile:
     return zf
 
 
+def _ole_kind(path: Path, suffix: str) -> str:
+    """doc, wps, xls or et for an OLE2 container: by its name, else by the stream it holds
+    (the directory names streams in UTF-16: WordDocument, Workbook/Book)."""
+    if suffix in LEGACY_SUFFIXES and LEGACY_SUFFIXES[suffix] != "rtf":
+        return LEGACY_SUFFIXES[suffix]
+    data = path.read_bytes()
+    if "WordDocument".encode("utf-16-le") in data:
+        return "doc"
+    if "Workbook".encode("utf-16-le") in data or "Book\x00".encode("utf-16-le") in data:
+        return "xls"
+    raise UnsupportedFileType("这是旧版 Office 文件，但不是 Word 或 Excel 文档（如 .ppt、.msg），暂不支持",
+                              path=str(path))
+
+
 def sniff(path: Path) -> str:
-    """Return txt, md, pdf, docx, xlsx, csv or jsonl; raise for unknown or mislabelled files."""
+    """Return txt, md, pdf, docx, xlsx, csv, jsonl, ofd, image, or a legacy format (doc, wps,
+    rtf, xls, et); raise for unknown or mislabelled files."""
     suffix = path.suffix.lower()
     with open(path, "rb") as fh:
         head = fh.read(2048)
-    if head.startswith(b"\xd0\xcf\x11\xe0"):
-        raise UnsupportedFileType("旧版 Word/Excel 格式（.doc/.xls）暂不支持，请另存为 .docx/.xlsx 后导入",
-                                  path=str(path))
+    if head.startswith(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"):
+        return _ole_kind(path, suffix)
+    if head.startswith(b"{\\rtf"):
+        return "rtf"
     if b"%PDF-" in head[:1024]:
         return "pdf"
+    if head.startswith(_IMAGE_MAGIC) or (suffix == ".bmp" and head.startswith(b"BM")):
+        return "image"
     if head.startswith(b"PK\x03\x04"):
         with check_zip(path) as zf:
             names = set(zf.namelist())
@@ -48,13 +73,17 @@ def sniff(path: Path) -> str:
             return "docx"
         if "xl/workbook.xml" in names:
             return "xlsx"
-        raise UnsupportedFileType("压缩包不是 Word（.docx）或 Excel（.xlsx）文档", path=str(path))
+        if any(n.replace("\\", "/").lstrip("/").lower() == "ofd.xml" for n in names):
+            return "ofd"
+        raise UnsupportedFileType("压缩包不是 Word（.docx）、Excel（.xlsx）或 OFD 文档", path=str(path))
     if suffix == ".pdf":
         raise CorruptFile("文件扩展名是 .pdf，但内容不是 PDF（文件可能已损坏）", path=str(path))
-    if suffix in (".docx", ".xlsx"):
-        kind = "Word" if suffix == ".docx" else "Excel"
+    if suffix in (".docx", ".xlsx", ".ofd"):
+        kind = {".docx": "Word", ".xlsx": "Excel", ".ofd": "OFD"}[suffix]
         raise CorruptFile(f"文件扩展名是 {suffix}，但内容不是有效的 {kind} 文档（文件可能已损坏或被截断）",
                           path=str(path))
+    if suffix in LEGACY_SUFFIXES or suffix in IMAGE_SUFFIXES:
+        raise CorruptFile(f"文件扩展名是 {suffix}，但内容与之不符（文件可能已损坏或被截断）", path=str(path))
     if suffix in RECORD_SUFFIXES:
         return RECORD_SUFFIXES[suffix]
     if suffix in TEXT_SUFFIXES:

@@ -21,6 +21,9 @@ _SETTINGS = {
     "chars": ("JIANYAN_READ_MAX_CHARS", "文字字数"),
     "field_chars": ("JIANYAN_READ_MAX_FIELD_CHARS", "单个字段字数"),
     "depth": ("JIANYAN_READ_MAX_DEPTH", "JSON 嵌套层数"),
+    "megapixels": ("JIANYAN_READ_MAX_MEGAPIXELS", "图像像素（百万）"),
+    "ocr_pages": ("JIANYAN_READ_MAX_OCR_PAGES", "文字识别（OCR）页数"),
+    "ocr_page_seconds": ("JIANYAN_READ_OCR_PAGE_SECONDS", "每页文字识别用时（秒）"),
 }
 
 
@@ -34,6 +37,9 @@ class ReadLimits:
     chars: int = 30_000_000  # text of one file (an export of 30,000 proposals)
     field_chars: int = 2_000_000  # one record's field (a proposal is ~5,000)
     depth: int = 50  # nesting of a JSON record
+    megapixels: int = 100  # one image (an A4 page at 300 dpi is 8.7)
+    ocr_pages: int = 500  # scanned pages recognised in one file (~5 s each on 2 cores)
+    ocr_page_seconds: float = 60.0  # added to `seconds` for each page recognised
 
     @classmethod
     def from_env(cls, **overrides) -> "ReadLimits":
@@ -59,7 +65,8 @@ class ReadLimits:
 
 
 # 查重 reads one proposal's file: tighter than an archive's, and never looser than the settings.
-_DRAFT = dict(seconds=30.0, memory_mb=1024, pages=200, paragraphs=20_000, rows=1, chars=200_000)
+# Scans are never recognised in a request (OCR takes seconds a page): upload them for import.
+_DRAFT = dict(seconds=30.0, memory_mb=1024, pages=200, paragraphs=20_000, rows=1, chars=200_000, ocr_pages=0)
 
 
 def draft_limits() -> ReadLimits:

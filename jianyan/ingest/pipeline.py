@@ -21,6 +21,7 @@ from ..documents import Paragraph, Passage, PreparedDocument, SourceDocument
 from ..errors import BadFileName, InputError, JianyanError
 from ..hashing import sha256_hex
 from ..names import file_id, shown, shown_path
+from ..script import fold, is_traditional, restore
 from ..store import Store
 from .boilerplate import find_tail_boilerplate, strip_tail
 from .chunk import chunk_blocks
@@ -28,15 +29,15 @@ from .clean import clean_lines
 from .filetype import KNOWN_SUFFIXES
 from .limits import ReadLimits
 from .metadata import extract_metadata
-from .readers import RECORD_FORMATS, FieldMapping
+from .readers import RECORD_FORMATS, FieldMapping, file_hash
 from .sandbox import read_limited
-from .structure import Structure, parse_structure
+from .structure import Structure, iter_nodes, parse_structure
 
 log = logging.getLogger("jianyan.ingest")
 
 # Part of every document's source hash: when cleaning or structure rules change, bump it so
 # that re-ingesting the same files re-processes them.
-PIPELINE_VERSION = "2"
+PIPELINE_VERSION = "3"
 
 
 @dataclass
@@ -72,13 +73,21 @@ class IngestReport:
 def prepare(doc: SourceDocument, paragraphs: list[Paragraph], doc_type: str | None = None,
             boilerplate: set[str] | None = None) -> PreparedDocument:
     """Structure, chunk and describe one cleaned document (boilerplate removed from its text)."""
-    metadata = extract_metadata(paragraphs, "\n".join(p.text for p in paragraphs), doc.fields, doc_type)
+    text = "\n".join(p.text for p in paragraphs)
+    folded = fold(text)  # patterns (關於…的提案, 文號) are written in simplified characters
+    metadata = extract_metadata(_folded(paragraphs), folded, doc.fields, doc_type)
+    if folded != text:
+        for name in ("title", "doc_number", "issuer"):
+            setattr(metadata, name, restore(getattr(metadata, name), folded, text))
     if boilerplate:
         paragraphs = strip_tail(paragraphs, boilerplate)
     text, structure, passages = split_paragraphs(paragraphs)
     extra = dict(doc.extra)
-    if doc.fields.get("encoding"):
-        extra["encoding"] = doc.fields["encoding"]
+    for name in ("encoding", "recognised", "converted_from"):  # how the text was read, shown with it
+        if doc.fields.get(name):
+            extra[name] = doc.fields[name]
+    if is_traditional(text):
+        extra["script"] = "traditional"
     return PreparedDocument(doc.external_id, doc.source, doc.source_format,
                             _versioned(doc.source_hash, doc_type), text, metadata,
                             structure.tree, passages, extra)
@@ -89,8 +98,28 @@ def split_paragraphs(paragraphs: list[Paragraph]) -> tuple[str, Structure, list[
     a stored document or a draft for 查重 alike."""
     text = "\n".join(p.text for p in paragraphs)
     levels = {i: p.heading_level for i, p in enumerate(paragraphs) if p.heading_level}
-    structure = parse_structure(text, levels)
+    folded = fold(text)  # markers such as 第一條 are matched in simplified form; offsets are the same
+    structure = parse_structure(folded, levels)
+    if folded != text:
+        _restore_labels(structure, folded, text)
     return text, structure, chunk_blocks(structure.blocks, text)
+
+
+def _folded(paragraphs: list[Paragraph]) -> list[Paragraph]:
+    return [Paragraph(fold(p.text), p.heading_level) for p in paragraphs]
+
+
+def _restore_labels(structure: Structure, folded: str, text: str) -> None:
+    """Heading labels found in the folded text, written as the document writes them."""
+    written: dict[str, str] = {}
+    for _, node in iter_nodes(structure.tree):
+        core = node.label.removesuffix("…")
+        at = folded.find(core, node.start)
+        if at >= 0:
+            written[node.label] = text[at:at + len(core)] + node.label[len(core):]
+            node.label = written[node.label]
+    for block in structure.blocks:
+        block.heading_path = [written.get(label, label) for label in block.heading_path]
 
 
 def _versioned(source_hash: str, doc_type: str | None) -> str:
@@ -143,6 +172,7 @@ class FileToIngest:
 
 
 ProgressCallback = Callable[[Outcome], None]
+PagesCallback = Callable[[str, int, int], None]  # (file, pages recognised, pages to recognise)
 
 
 def ingest_paths(paths: list[str | Path], store: Store, mapping: FieldMapping | None = None,
@@ -173,16 +203,25 @@ def ingest_paths(paths: list[str | Path], store: Store, mapping: FieldMapping | 
 
 def ingest_files(files: list[FileToIngest], store: Store, mapping: FieldMapping | None = None,
                  doc_type: str | None = None, progress: bool = False, label: str = "上传",
-                 on_outcome: ProgressCallback | None = None) -> IngestReport:
-    """Ingest named files as one batch (the service's uploads: saved under generated names)."""
+                 on_outcome: ProgressCallback | None = None,
+                 on_pages: PagesCallback | None = None) -> IngestReport:
+    """Ingest named files as one batch (the service's uploads: saved under generated names).
+    `on_pages(file, done, total)`: pages of a scan recognised so far."""
     report = IngestReport()
-    _ingest_files(files, store, mapping, doc_type, report, progress, label, on_outcome)
+    _ingest_files(files, store, mapping, doc_type, report, progress, label, on_outcome, on_pages)
     return report
+
+
+def _unchanged(f: FileToIngest, store: Store, doc_type: str | None) -> bool:
+    """A single-document file stored from these very bytes: not read again (a scan is not
+    recognised again). Exports are compared record by record after reading."""
+    known = store.source_hash(f.external_id)
+    return known is not None and known == _versioned(file_hash(f.path.read_bytes()), doc_type)
 
 
 def _ingest_files(files: list[FileToIngest], store: Store, mapping: FieldMapping | None,
                   doc_type: str | None, report: IngestReport, progress: bool, label: str,
-                  on_outcome: ProgressCallback | None) -> None:
+                  on_outcome: ProgressCallback | None, on_pages: PagesCallback | None = None) -> None:
     def record(o: Outcome) -> None:
         report.outcomes.append(o)
         if on_outcome is not None:
@@ -192,15 +231,20 @@ def _ingest_files(files: list[FileToIngest], store: Store, mapping: FieldMapping
     limits = ReadLimits.from_env()
     for f in files:
         shown = f.name or str(f.path)
+        if _unchanged(f, store, doc_type):
+            record(Outcome(shown, "unchanged", "", "", f.external_id))
+            continue
         t0 = time.perf_counter()
+        pages = _PageProgress(shown, progress, on_pages)
         try:
-            docs, problems = read_limited(f.path, f.external_id, mapping, f.name, limits)
+            docs, problems = read_limited(f.path, f.external_id, mapping, f.name, limits, pages)
         except JianyanError as exc:
             record(Outcome(shown, "failed", exc.message, exc.code))
             log.info("导入失败 %s：%s", shown, exc.message)
             continue
         finally:
             report.seconds["read"] += time.perf_counter() - t0
+            pages.close()
         for p in problems:
             record(Outcome(p.source, "failed", p.message, p.code))
             log.info("导入失败 %s：%s", p.source, p.message)
@@ -210,6 +254,26 @@ def _ingest_files(files: list[FileToIngest], store: Store, mapping: FieldMapping
             file_docs.extend(docs)
     if file_docs:
         _ingest_batch(file_docs, store, doc_type, report, progress, label, record)
+
+
+class _PageProgress:
+    """Progress of one file's scanned pages being recognised: a bar, a log line, the callback."""
+
+    def __init__(self, shown: str, bar: bool, callback: PagesCallback | None) -> None:
+        self.shown, self.show_bar, self.callback, self.bar = shown, bar, callback, None
+
+    def __call__(self, done: int, total: int) -> None:
+        if self.bar is None:
+            log.info("%s：%d 页扫描件，正在识别文字", self.shown, total)
+            self.bar = tqdm(total=total, desc=f"识别 {Path(self.shown).name}"[:40], unit="页",
+                            disable=not self.show_bar, leave=False)
+        self.bar.update(done - self.bar.n)
+        if self.callback is not None:
+            self.callback(self.shown, done, total)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
 
 
 def _ingest_batch(docs: list[SourceDocument], store: Store, doc_type: str | None,

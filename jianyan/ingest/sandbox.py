@@ -13,6 +13,7 @@ import multiprocessing
 import resource
 import time
 from pathlib import Path
+from typing import Callable
 
 from .. import errors
 from ..documents import SourceDocument
@@ -23,11 +24,15 @@ log = logging.getLogger("jianyan.ingest")
 _CONTEXT = multiprocessing.get_context("forkserver")
 _CONTEXT.set_forkserver_preload(["jianyan.ingest.readers"])
 ReadResult = tuple[list[SourceDocument], list[RecordProblem]]
+Progress = Callable[[int, int], None]  # (pages recognised, pages to recognise)
 
 
 def read_limited(path: Path, external_id: str, mapping: FieldMapping | None = None,
-                 name: str | None = None, limits: ReadLimits | None = None) -> ReadResult:
-    """`read_file` under `limits` (default: the settings), in a child process."""
+                 name: str | None = None, limits: ReadLimits | None = None,
+                 on_progress: Progress | None = None) -> ReadResult:
+    """`read_file` under `limits` (default: the settings), in a child process. A reader that
+    recognises scanned pages reports each (`on_progress(done, total)`), and each page recognised
+    adds `limits.ocr_page_seconds` to the time allowed."""
     limits = limits or ReadLimits.from_env()
     shown = name or str(path)
     receiver, sender = _CONTEXT.Pipe(duplex=False)
@@ -37,9 +42,16 @@ def read_limited(path: Path, external_id: str, mapping: FieldMapping | None = No
     child.start()
     sender.close()
     try:
-        if not receiver.poll(limits.seconds):
-            raise limits.exceeded("seconds", path=shown)
-        kind, payload = receiver.recv()
+        deadline = t0 + limits.seconds
+        while True:
+            if not receiver.poll(max(0.0, deadline - time.monotonic())):
+                raise limits.exceeded("seconds", path=shown)
+            kind, payload = receiver.recv()
+            if kind != "progress":
+                break
+            deadline += limits.ocr_page_seconds
+            if on_progress is not None:
+                on_progress(*payload)
     except EOFError:  # the child died without a word: killed by the kernel or a crashed parser
         child.join(5)
         raise limits.exceeded("memory_mb", f"读取进程异常退出，退出码 {child.exitcode}", path=shown) from None
@@ -60,9 +72,16 @@ def _child(sender, path, external_id, mapping, name, limits: ReadLimits) -> None
     memory = limits.memory_mb * 1024 * 1024
     resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
     cpu = int(limits.seconds) + 1  # a second guard, should the parent be gone
-    resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
+    most = cpu + int(limits.ocr_page_seconds * limits.ocr_pages) + 1
+    resource.setrlimit(resource.RLIMIT_CPU, (cpu, most))
+
+    def progress(done: int, total: int) -> None:  # a page recognised: tell the parent, and allow it its time
+        soft, hard = resource.getrlimit(resource.RLIMIT_CPU)
+        resource.setrlimit(resource.RLIMIT_CPU, (min(hard, soft + int(limits.ocr_page_seconds) + 1), hard))
+        sender.send(("progress", (done, total)))
+
     try:
-        result = ("ok", read_file(path, external_id, mapping, name, limits))
+        result = ("ok", read_file(path, external_id, mapping, name, limits, progress))
     except errors.JianyanError as exc:
         result = ("error", (type(exc).__name__, exc.message, getattr(exc, "limit", "")))
     except MemoryError:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from ..script import match_form
+
 
 def find_spans(text: str, terms: list[str]) -> list[list[int]]:
     """Non-overlapping [start, end) spans of `terms` in `text`; longer terms win overlaps."""
     taken = bytearray(len(text))
     spans: list[list[int]] = []
-    lowered = text.lower()
+    lowered = match_form(text)  # same length as text: traditional text matches simplified terms
     for term in terms:  # longest first
         start = lowered.find(term)
         while start >= 0:

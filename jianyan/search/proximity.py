@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from ..script import match_form
+
 PROXIMITY_WINDOW = 15  # characters
 
 
@@ -15,7 +17,7 @@ def proximity(text: str, terms: dict[str, float], window: int = PROXIMITY_WINDOW
     total = sum(terms.values())
     if total <= 0:
         return 0.0
-    lowered = text.lower()
+    lowered = match_form(text)
     hits: list[tuple[int, str]] = []
     for term in terms:
         start = lowered.find(term)

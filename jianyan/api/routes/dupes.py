@@ -37,7 +37,7 @@ async def dupes(req: DupesRequest, request: Request) -> dict:
 
 @router.post("/api/dupes/file", responses=error_responses(401, 403, 409, 415, 422, 503),
              openapi_extra=multipart_body(file=BINARY, title={"type": "string", "maxLength": 500}, required=["file"]),
-             summary="上传一份提案文件（TXT/MD/DOCX/PDF）查重")
+             summary="上传一份提案文件（TXT/MD/DOCX/DOC/WPS/RTF/PDF/OFD；扫描件不识别）查重")
 async def dupes_file(request: Request) -> dict:
     service = service_of(request)
     with service.dupes.place():  # before the upload is even read

@@ -533,15 +533,33 @@
     return !!focus;
   }
 
+  const LOW_OCR_CONFIDENCE = 0.85;
+
   function renderMeta(doc) {
     const rows = [
       ["编号", doc.external_id], ["文号", doc.doc_number], ["类型", typeName(doc.doc_type)],
       ["日期", doc.date || (doc.year ? `${doc.year} 年` : null)], ["提案人", doc.doc_type === "proposal" ? doc.author : null],
       ["作者", doc.doc_type !== "proposal" ? doc.author : null], ["发文机关", doc.issuer], ["类别", doc.category],
       ["篇幅", `${num(doc.n_chars)} 字，${num(doc.n_passages)} 段`], ["来源", doc.source],
+      ["格式", (doc.extra || {}).converted_from ? `${doc.source_format.toUpperCase()}（经 LibreOffice 转换读取）` : null],
+      ["字体", (doc.extra || {}).script === "traditional" ? "繁体（原文显示；检索与查重按简体匹配）" : null],
+      ["文字识别", recognisedNote((doc.extra || {}).recognised)],
     ];
     $("#viewer-meta").replaceChildren(...rows.filter(([, v]) => v).flatMap(([k, v]) => [
-      el("dt", null, k), el("dd", { class: k === "来源" || k === "编号" ? "mono" : null }, v)]));
+      el("dt", null, k), el("dd", { class: k === "来源" || k === "编号" ? "mono" : null,
+                                    "data-testid": k === "文字识别" ? "doc-recognised" : null }, v)]));
+  }
+
+  // Which pages were recognised from a scan (OCR), and how confidently: recognised text may
+  // hold errors that native text does not.
+  function recognisedNote(rec) {
+    if (!rec || !rec.pages || !rec.pages.length) return null;
+    const pct = (c) => `${Math.round(c * 100)}%`;
+    const all = rec.pages.length === rec.of_pages;
+    const low = rec.pages.filter((p) => p.confidence < LOW_OCR_CONFIDENCE);
+    const which = all ? `全部 ${rec.of_pages} 页` : `第 ${rec.pages.map((p) => p.page).join("、")} 页（共 ${rec.of_pages} 页）`;
+    return `${which}为扫描件，文字由识别得到，平均置信度 ${pct(rec.confidence)}` +
+      (low.length ? `；置信度较低：${low.map((p) => `第 ${p.page} 页 ${pct(p.confidence)}`).join("、")}，请对照原件核对` : "");
   }
 
   function flattenStructure(nodes, depth = 0, out = []) {

@@ -11,6 +11,8 @@ from ...errors import CorruptFile, EmptyDocument
 from ..filetype import check_zip
 from ..limits import ReadLimits
 
+_HEADER_CELL_MAX = 20  # characters: a column name, not a sentence
+_NUMBER = re.compile(r"[\d.,%％\-－—]+")
 _HEADING_STYLE = re.compile(r"^(?:Heading|标题)\s*(\d)$", re.IGNORECASE)
 # Key cells of a metadata table ("提案人 | 张三") and the field each fills.
 _KEY_FIELDS = {"提案人": "author", "作者": "author", "类别": "category", "分类": "category",
@@ -29,6 +31,56 @@ def _count_paragraphs(zf: zipfile.ZipFile, limit: int) -> int:
     except (KeyError, zipfile.BadZipFile, OSError, EOFError):
         return 0  # python-docx reports the damage below
     return count
+
+
+def _distinct(cells: list[str]) -> list[str]:
+    """A row's non-empty cells, each once (a merged cell repeats in every column it spans)."""
+    kept: list[str] = []
+    for value in cells:
+        if value and (not kept or kept[-1] != value):
+            kept.append(value)
+    return kept
+
+
+def _is_header(cells: list[str]) -> bool:
+    kept = _distinct(cells)
+    return len(kept) >= 2 and all(len(c) <= _HEADER_CELL_MAX and not _NUMBER.fullmatch(c) for c in kept)
+
+
+def table_lines(rows: list[list[str]]) -> list[str]:
+    """A table as lines a reader (and a search) can follow. A table with a header row: each data
+    row as "列名：值；列名：值" (the header applied to each row, so a row found alone still says what
+    its numbers are). A key–value table (two columns, or keys down the first): "键：值". Else the
+    cells of each row, in order."""
+    rows = [r for r in rows if any(r)]
+    if not rows:
+        return []
+    width = max(len(r) for r in rows)
+    if len(rows) >= 2 and width >= 2 and _is_header(rows[0]) and not _key_value(rows):
+        header = rows[0]
+        out = []
+        for row in rows[1:]:
+            pairs: list[str] = []
+            for name, value in zip(header, row):
+                pair = f"{name}：{value}" if name and value and name != value else value
+                if pair and (not pairs or pairs[-1] != pair):
+                    pairs.append(pair)
+            if pairs:
+                out.append("；".join(pairs))
+        return out
+    if _key_value(rows):
+        return [f"{kept[0].rstrip('：:')}：{'　'.join(kept[1:])}" if len(kept) >= 2 else kept[0]
+                for kept in map(_distinct, rows) if kept]
+    return ["　".join(kept) for kept in map(_distinct, rows) if kept]
+
+
+def _key_value(rows: list[list[str]]) -> bool:
+    """Keys down the first column: a 提案人/类别/日期 form, or any table of two columns whose
+    first cells are short labels."""
+    firsts = [_distinct(r)[0] for r in rows if _distinct(r)]
+    if any(f.rstrip("：:") in _KEY_FIELDS for f in firsts):
+        return True
+    return all(len(_distinct(r)) == 2 for r in rows) and all(len(f) <= 8 for f in firsts) and len(rows) <= 12
 
 
 def read_docx(path: Path, limits: ReadLimits | None = None) -> tuple[list[SourceLine], dict]:
@@ -66,16 +118,12 @@ def read_docx(path: Path, limits: ReadLimits | None = None) -> tuple[list[Source
             for piece in text.split("\n"):
                 lines.append(SourceLine(piece, hard=True, heading_level=level))
         elif tag == "tbl":
-            for row in Table(child, document).rows:
-                cells: list[str] = []
-                for cell in row.cells:  # merged cells repeat: keep each once
-                    value = cell.text.strip()
-                    if value and (not cells or cells[-1] != value):
-                        cells.append(value)
-                if len(cells) >= 2 and cells[0].rstrip("：:") in _KEY_FIELDS:
-                    fields.setdefault(_KEY_FIELDS[cells[0].rstrip("：:")], cells[1])
-                if cells:
-                    lines.append(SourceLine(" | ".join(cells), hard=True))
+            rows = [[cell.text.strip() for cell in row.cells] for row in Table(child, document).rows]
+            for cells in rows:
+                kept = _distinct(cells)
+                if len(kept) >= 2 and kept[0].rstrip("：:") in _KEY_FIELDS:
+                    fields.setdefault(_KEY_FIELDS[kept[0].rstrip("：:")], kept[1])
+            lines.extend(SourceLine(text, hard=True) for text in table_lines(rows))
     if not any(line.text.strip() for line in lines):
         raise EmptyDocument("Word 文档中没有文字内容", path=str(path))
     return lines, fields

@@ -1,28 +1,22 @@
-"""PDF with a text layer, via pdfplumber.
-
-Lines are re-joined into paragraphs by geometry: a line indented past the left margin starts a
-paragraph, a line that stops short of the right margin ends one. Running headers and footers
-(lines repeated at the top or bottom of most pages, digits ignored) and page numbers are
-dropped. A PDF without a text layer is reported as needing OCR, never stored empty.
+"""PDF via pdfplumber: the text layer's lines, re-joined into paragraphs (`lines.py`). Scanned pages (an image and no text layer) are recognised, page by page, so a mixed
+PDF reads whole.
 """
 
 from __future__ import annotations
 
-import re
-import statistics
-from collections import Counter
 from pathlib import Path
 
 from ...documents import SourceLine
-from ...errors import CorruptFile, EncryptedFile, LimitExceeded, NeedsOCR
-from ..clean import is_page_number, join_wrapped
+from ...errors import CorruptFile, EmptyDocument, EncryptedFile, LimitExceeded, NeedsOCR
 from ..limits import ReadLimits
+from .image import needs_no_ocr, recognise_pages, recognised_field
+from .lines import body_lines, paragraphs
 
-_EDGE_LINES = 2  # lines at the top and bottom of a page that may be running headers/footers
-
-
-def _edge_key(text: str) -> str:
-    return re.sub(r"\d+", "#", re.sub(r"\s+", "", text))
+# A scanned page: fewer text-layer characters than this (a stamped page number, a scanner's
+# header) and an image covering at least this share of the page.
+_SCANNED_MAX_CHARS = 20
+_SCANNED_MIN_IMAGE_SHARE = 0.5
+OCR_DPI = 300
 
 
 def _declared_pages(pdf) -> int:
@@ -61,77 +55,74 @@ def _open(path: Path, limits: ReadLimits):
         raise CorruptFile(f"PDF 文件已损坏或被截断，无法读取（{name}）", path=str(path)) from exc
 
 
-def _page_lines(pdf, path: Path, limits: ReadLimits) -> list[list[dict]]:
-    pages, chars = [], 0
+def _is_scanned(page, lines: list[dict]) -> bool:
+    """A page whose text is in an image: next to no text layer, and an image over most of it."""
+    if sum(len(ln["text"].strip()) for ln in lines) >= _SCANNED_MAX_CHARS:
+        return False
+    area = float(page.width * page.height) or 1.0
+    return any((im["x1"] - im["x0"]) * (im["bottom"] - im["top"]) >= _SCANNED_MIN_IMAGE_SHARE * area
+               for im in page.images)
+
+
+def _render(page, limits: ReadLimits) -> tuple[object, float]:
+    """The page as an image at OCR resolution (less for a huge page: the pixel limit), and the
+    scale from PDF points to its pixels."""
+    scale = OCR_DPI / 72
+    pixels = page.width * page.height * scale * scale
+    if pixels > limits.megapixels * 1e6:
+        scale *= (limits.megapixels * 1e6 / pixels) ** 0.5
+    return page.to_image(resolution=72 * scale).original.convert("RGB"), scale
+
+
+def _page_lines(pdf, path: Path, limits: ReadLimits, progress) -> tuple[list[list[dict]], list[dict]]:
+    """Each page's lines (native text, or recognised for scanned pages) and a record per page
+    recognised."""
+    pages, chars, recognised = [], 0, []
+    scanned = []
     try:
-        for page in pdf.pages:
+        for number, page in enumerate(pdf.pages, 1):
             lines = [ln for ln in page.extract_text_lines(return_chars=False) if ln["text"].strip()]
-            lines.sort(key=lambda ln: (round(ln["top"]), ln["x0"]))
+            if _is_scanned(page, lines):
+                scanned.append(number)
+                limits.check("ocr_pages", len(scanned), str(path))
             pages.append(lines)
             chars += sum(len(ln["text"]) for ln in lines)
             limits.check("chars", chars, str(path))
             page.close()  # drops the page's parsed objects: memory stays one page's
-    except (MemoryError, LimitExceeded):
+        if scanned:
+            needs_no_ocr(limits, str(path))
+            for number in scanned:  # rendered one at a time: memory stays one page's
+                image, scale = _render(pdf.pages[number - 1], limits)
+                done, info = recognise_pages([image], [number], limits, None, str(path), scale)
+                pages[number - 1] = done[0]
+                recognised.extend(info)
+                pdf.pages[number - 1].close()
+                if progress is not None:
+                    progress(len(recognised), len(scanned))
+                chars += info[0]["chars"]
+                limits.check("chars", chars, str(path))
+    except (MemoryError, LimitExceeded, NeedsOCR):
         raise
     except Exception as exc:
         raise CorruptFile(f"PDF 内容损坏，无法提取文字（{type(exc).__name__}）", path=str(path)) from exc
-    return pages
-
-
-def _running_edges(pages: list[list[dict]]) -> set[str]:
-    if len(pages) < 2:
-        return set()
-    counts: Counter[str] = Counter()
     for lines in pages:
-        keys = {_edge_key(ln["text"]) for ln in lines[:_EDGE_LINES] + lines[-_EDGE_LINES:]}
-        counts.update(keys)
-    return {k for k, n in counts.items() if n >= max(2, 0.5 * len(pages))}
+        lines.sort(key=lambda ln: (round(ln["top"]), ln["x0"]))
+    return pages, recognised
 
 
-def read_pdf(path: Path, limits: ReadLimits | None = None) -> tuple[list[SourceLine], dict]:
+def read_pdf(path: Path, limits: ReadLimits | None = None, progress=None) -> tuple[list[SourceLine], dict]:
+    """Paragraphs of the PDF's pages: the text layer, or for a scanned page (`_is_scanned`)
+    what OCR recognises in it (`readers/image.py`); `progress(done, total)` per page recognised."""
     limits = limits or ReadLimits()
     pdf = _open(path, limits)
     with pdf:
         info = pdf.metadata or {}
-        pages = _page_lines(pdf, path, limits)
+        pages, recognised = _page_lines(pdf, path, limits, progress)
     if not any(pages):
-        raise NeedsOCR("PDF 没有文字层（可能是扫描件），需要先做 OCR 识别，暂不支持导入", path=str(path))
-    edges = _running_edges(pages)
-    body = []
-    for lines in pages:
-        n = len(lines)
-        for i, ln in enumerate(lines):
-            at_edge = i < _EDGE_LINES or i >= n - _EDGE_LINES
-            if is_page_number(ln["text"]) or (at_edge and _edge_key(ln["text"]) in edges):
-                continue
-            body.append(ln)
-    fields = {}
+        raise EmptyDocument("PDF 中没有文字（也没有可识别的扫描页）", path=str(path))
+    body = body_lines(pages)
+    fields = {"recognised": recognised_field(recognised, len(pages))} if recognised else {}
     title = str(info.get("Title") or "").strip()
     if title:
         fields["title"] = title
-    return _paragraphs(body), fields
-
-
-def _paragraphs(lines: list[dict]) -> list[SourceLine]:
-    if not lines:
-        return []
-    widths = [(ln["x1"] - ln["x0"]) / max(1, len(ln["text"])) for ln in lines]
-    char_w = statistics.median(widths)
-    left = min(ln["x0"] for ln in lines)
-    right = statistics.quantiles([ln["x1"] for ln in lines], n=10)[8] if len(lines) >= 4 \
-        else max(ln["x1"] for ln in lines)
-    paragraphs: list[str] = []
-    current = ""
-    for ln in lines:
-        text = ln["text"].strip()
-        indented = ln["x0"] > left + 1.2 * char_w
-        if current and indented:
-            paragraphs.append(current)
-            current = ""
-        current = join_wrapped(current, text) if current else text
-        if ln["x1"] < right - 1.5 * char_w:  # stops short of the margin: paragraph ends
-            paragraphs.append(current)
-            current = ""
-    if current:
-        paragraphs.append(current)
-    return [SourceLine(p, hard=True) for p in paragraphs]
+    return paragraphs(body), fields
