@@ -28,8 +28,19 @@ def data_option(f):
     def wrapper(*args, data_dir=None, **kwargs):
         ctx = click.get_current_context()
         data_dir = data_dir or (ctx.obj or {}).get("data_dir")
-        return f(*args, data_dir=resolve_data_dir(data_dir), **kwargs)
+        return f(*args, data_dir=_usable_data_dir(resolve_data_dir(data_dir)), **kwargs)
     return wrapper
+
+
+def _usable_data_dir(path):
+    """The data folder, refused in words when it, or the nearest existing folder above it, is a
+    file (a folder can be made there only when that is a folder)."""
+    probe = path
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    if probe.exists() and not probe.is_dir():
+        _fail(f"数据文件夹 {path} 无法使用：{probe} 是文件，不是文件夹；请用 --data 指定一个文件夹", 2)
+    return path
 
 
 def _fail(message: str, code: int = 1) -> None:
@@ -412,6 +423,7 @@ def serve(host, port, corpus, no_progress, data_dir):
 
     try:  # held until the process ends: no other process writes while the service runs
         folder_lock = WriteLock(data_dir, purpose="serve").acquire()  # noqa: F841 - kept for life
+        settings = ServiceSettings.from_env(data_dir, host=host, port=port)  # a bad setting: no start
     except JianyanError as exc:
         _fail(exc.message)
     library = Library(data_dir)
@@ -430,7 +442,6 @@ def serve(host, port, corpus, no_progress, data_dir):
             _print_sync(library.sync(progress=progress))
     except JianyanError as exc:
         _fail(exc.message)
-    settings = ServiceSettings.from_env(data_dir, host=host, port=port)
     click.echo(f"建言 jianyan 服务：http://{host}:{port}/ （API 文档 /docs，数据 {data_dir}）", err=True)
     if settings.token_file is not None:
         token = next(iter(settings.write_tokens))

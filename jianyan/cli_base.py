@@ -10,13 +10,16 @@
   surrogates, which SQLite, the tokenizer and the model refuse with a traceback. Text parameters
   are checked before a command runs and refused with a message (exit code 2); file and folder
   paths are not, since such a name is a real file's (ingest decides about its name).
-- **Errors as messages, never tracebacks.** A `JianyanError` a command did not catch, and a
-  storage error (full disk, read-only folder… mapped by `storage.storage_error`), end the
-  command with `错误：…` and a non-zero exit code. Output never fails on an odd character.
+- **Errors as messages, never tracebacks.** A `JianyanError` a command did not catch, a
+  storage error (full disk, read-only folder… mapped by `storage.storage_error`), and any other
+  `OSError` (a path that does not exist, a file where a folder should be…: `os_error_message`)
+  end the command with `错误：…` and a non-zero exit code. Output never fails on an odd character.
 """
 
 from __future__ import annotations
 
+import errno
+import os
 import sqlite3
 import sys
 from typing import Any
@@ -89,6 +92,33 @@ CLICK_ZH = {
 OPTIONS_METAVAR = "[选项]"
 SUBCOMMAND_METAVAR = "命令 [参数]..."
 _PATH_PARAMS = {"data_dir"}  # plain-string options that name folders (checked as paths, not text)
+
+
+# What an OSError's errno says about its path, for those storage.py does not map (they are not
+# the disk's fault but the paths': a missing file, a file where a folder should be…).
+_ERRNO_ZH = {
+    errno.ENOENT: "不存在",
+    errno.EEXIST: "已经存在，可能是一个同名的文件",
+    errno.EISDIR: "是文件夹，这里需要文件",
+    errno.ENOTDIR: "不是文件夹：它或它上级路径中的某一段是文件",
+    errno.ENOTEMPTY: "不是空文件夹",
+    errno.ELOOP: "是符号链接或符号链接层数过多，不能使用",
+    errno.ENAMETOOLONG: "的名字太长",
+    errno.EBUSY: "正被占用",
+    errno.ETXTBSY: "正被占用",
+    errno.EXDEV: "与目标不在同一个文件系统上，无法移动",
+}
+
+
+def os_error_message(exc: OSError) -> str:
+    """An OSError in Chinese: the path(s) it is about, and what is wrong with them."""
+    paths = "、".join(f"“{os.fsdecode(p) if isinstance(p, bytes) else p}”"
+                     for p in (exc.filename, exc.filename2) if p is not None) or "某个文件"
+    name = errno.errorcode.get(exc.errno or 0, "")
+    said = _ERRNO_ZH.get(exc.errno or 0)
+    if said is not None:
+        return f"{paths} {said}（{name}）"
+    return f"无法访问 {paths}（操作系统错误 {name or exc.errno or type(exc).__name__}）"
 
 
 def _zh(message: str) -> str:
@@ -177,9 +207,11 @@ class _Checked:
             fail(exc.message, 2 if isinstance(exc, (InputError, QueryError, DraftError)) else 1)
         except (OSError, sqlite3.Error) as exc:
             mapped = storage_error(exc, _data_folder(ctx))
-            if mapped is None:
+            if mapped is not None:
+                fail(mapped.message)
+            if not isinstance(exc, OSError):
                 raise
-            fail(mapped.message)
+            fail(os_error_message(exc))
 
 
 class JianyanCommand(_Checked, click.Command):

@@ -31,6 +31,7 @@ class SourceDocument:
     source_hash: str  # hash of the raw input; unchanged input is not ingested again
     fields: dict[str, Any] = field(default_factory=dict)  # mapped or format metadata
     extra: dict[str, Any] = field(default_factory=dict)  # unmapped record columns, kept
+    row: int | None = None  # a record's row (line of a JSONL file) as messages name it; None for a file
 
 
 @dataclass

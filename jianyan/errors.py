@@ -158,6 +158,20 @@ class UploadTooLarge(JianyanError):
     http_status = 413
 
 
+class SettingError(JianyanError):
+    """A setting (environment variable) that is not a value it may take: refused at start."""
+
+    code = "bad_setting"
+    http_status = 500
+
+
+class RequestTimeout(JianyanError):
+    """An upload form not received in time (a client too slow, or holding a place on purpose)."""
+
+    code = "request_timeout"
+    http_status = 408
+
+
 class BadUpload(JianyanError):
     """One or more uploaded files refused before anything is stored; `problems` says why, per file."""
 

@@ -16,8 +16,11 @@ The store (`jianyan.sqlite3`) is the record; `<data>/index/` and `<data>/cache/`
   go on, written under a temporary name and renamed), the indexes only when they are exactly those
   of the copied store (checked on the copy: same generation, same id sets), and a manifest last:
   a folder without its manifest is not a backup.
-- `restore` verifies a backup (manifest, checksums), installs it into an empty data folder (or
-  any with `force`), then runs `repair`: indexes that were not backed up are rebuilt.
+- `restore` verifies a backup (only plain files, every manifest field of its type, checksums),
+  copies it into `<data>/restore.tmp` and checks the copied store as `check` does (quick_check,
+  invariants, the manifest's counts), and only then renames it into an empty data folder (or any
+  with `force`); then runs `repair`: indexes that were not backed up are rebuilt. A refused
+  backup leaves the data folder as it was.
 
 Writes (`repair`, `restore`) hold the folder's write lock (`Library.writing`); `check` and
 `backup` only read, and can run while `jianyan serve` holds it.
@@ -156,17 +159,30 @@ def check(data_dir: str | Path, *, thorough: bool = False, model_id: str | None 
 
 
 def _check_into(report: CheckReport, thorough: bool, model_id: str | None) -> None:
+    ids = _check_store(report, thorough)
+    if ids is None:
+        return
+    data_dir = report.data_dir
+    report.findings.extend(index_findings(data_dir, report.summary.generation, *ids, model_id=model_id,
+                                          check_model=True))
+    report.findings.append(_cache_finding(data_dir / CACHE_FILE, _expected_cache(data_dir)))
+
+
+def _check_store(report: CheckReport, thorough: bool) -> tuple[set[int], set[int]] | None:
+    """The store part of `check` (also `restore`'s check of a backup before it is installed):
+    the SQLite file, then the store's invariants, into `report` (its findings and summary).
+    Returns the store's (passage ids, document ids), or None when it could not be read."""
     data_dir, out = report.data_dir, report.findings
     pragma = "integrity_check" if thorough else "quick_check"
     if not (data_dir / DB_NAME).is_file():
         out.append(Finding("sqlite", "文档库文件", False, f"{data_dir / DB_NAME} 不存在（还没有导入过文档？）", STORE))
-        return
+        return None
     try:
         store = Store(data_dir)
     except JianyanError as exc:
         out.append(Finding("sqlite", "文档库文件", False, f"无法打开：{exc.message}；请用 jianyan restore 从备份恢复",
                            STORE))
-        return
+        return None
     with store:
         try:
             problems = store.sqlite_problems(thorough)
@@ -176,19 +192,17 @@ def _check_into(report: CheckReport, thorough: bool, model_id: str | None) -> No
             out.append(Finding("sqlite", "文档库文件", False,
                                f"{pragma} 发现损坏：{'；'.join(problems[:3])}；不据此检查索引，请用 jianyan restore 从备份恢复",
                                STORE))
-            return
+            return None
         out.append(Finding("sqlite", "文档库文件", True, f"完整（{pragma} 通过）"))
         try:
             violations = store.invariant_violations()
             report.summary = store.summary()
-            passage_ids, document_ids = store.passage_ids(), store.document_ids()
+            ids = store.passage_ids(), store.document_ids()
         except sqlite3.DatabaseError as exc:
             out.append(Finding("store", "文档库内容", False, f"读取出错（{exc}）；请用 jianyan restore 从备份恢复", STORE))
-            return
+            return None
     out.append(_store_finding(violations, report.summary))
-    out.extend(index_findings(data_dir, report.summary.generation, passage_ids, document_ids,
-                              model_id=model_id, check_model=True))
-    out.append(_cache_finding(data_dir / CACHE_FILE, _expected_cache(data_dir)))
+    return ids
 
 
 def _store_finding(violations: list[InvariantViolation], summary: StoreSummary) -> Finding:
@@ -363,19 +377,21 @@ def _reason(exc: BaseException) -> str:
 
 # -- repair ---------------------------------------------------------------------------------------
 def repair(data_dir: str | Path, *, embedder=None, thorough: bool = False, rebuild_for_model: bool = True,
-           progress: bool = False) -> RepairReport:
+           progress: bool = False, before: CheckReport | None = None) -> RepairReport:
     """Check, then bring the derived data back in step with the store (module docstring), then
     check again. `rebuild_for_model=False` (the service at start) leaves an index built with
-    another model as it is: re-embedding a whole store is for a person to decide (`jianyan reindex`)."""
+    another model as it is: re-embedding a whole store is for a person to decide (`jianyan reindex`).
+    `before`: a check of the folder just made, with nothing written since (the service's at
+    start, under its lock), used instead of checking again."""
     from .library import Library
 
     if not (Path(data_dir) / DB_NAME).is_file():  # before the lock, which would make the folder
-        before = check(data_dir)
+        before = before or check(data_dir)
         return RepairReport(before, before, ["数据文件夹里没有文档库，无可修复（先用 jianyan ingest 导入文档，"
                                              "或用 jianyan restore 恢复备份）"])
     library = Library(data_dir)
     with library.writing():
-        before = check(data_dir, thorough=thorough)
+        before = before or check(data_dir, thorough=thorough)
         if before.consistent:
             return RepairReport(before, before, ["无需修复"])
         result = RepairReport(before, before)
@@ -527,8 +543,34 @@ def _same(a: Path, b: Path) -> bool:
 
 
 # -- restore --------------------------------------------------------------------------------------
+RESTORE_STAGING = "restore.tmp"  # in the data folder: the backup's copy, checked before it replaces anything
+
+
+def _count(value) -> bool:
+    return type(value) is int and value >= 0  # not a bool, not negative
+
+
+def _text(value) -> bool:
+    return isinstance(value, str)
+
+
+# Every field `backup` writes into the manifest: how to tell it is right, and what it must be (Chinese).
+_MANIFEST_FIELDS = {
+    "format": (_text, "文字"), "version": (_count, "非负整数"), "jianyan_version": (_text, "文字"),
+    "created_at": (_text, "文字"), "source": (_text, "文字"), "generation": (_count, "非负整数"),
+    "documents": (_count, "非负整数"), "passages": (_count, "非负整数"),
+    "model_id": (lambda v: v is None or _text(v), "文字或 null"),
+    "indexes": (lambda v: type(v) is bool, "布尔值（true 或 false）"), "indexes_note": (_text, "文字"),
+    "files": (lambda v: isinstance(v, dict), "对象"),
+}
+_FILE_FIELDS = {"bytes": (_count, "非负整数"),
+                "sha256": (lambda v: _text(v) and len(v) == 64 and all(c in "0123456789abcdef" for c in v),
+                           "64 位十六进制校验和")}
+
+
 def read_backup(src: str | Path) -> dict:
-    """A backup's manifest, once the folder is shown to be a whole jianyan backup (every file it
+    """A backup's manifest, once the folder is shown to be a whole jianyan backup (nothing in it
+    but plain files and folders; a manifest with every field of the right type; every file it
     lists present, with its size and checksum); else `BackupError` saying what is wrong."""
     src = Path(src)
     if not src.is_dir():
@@ -536,6 +578,7 @@ def read_backup(src: str | Path) -> dict:
     path = src / MANIFEST
     if not path.is_file():
         raise BackupError(f"{src} 不是 jianyan 的备份（没有 {MANIFEST}；备份未完成时也没有它），未做任何改动")
+    _refuse_links(src)  # the manifest too, before it is read
     try:
         manifest = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, ValueError) as exc:
@@ -543,25 +586,58 @@ def read_backup(src: str | Path) -> dict:
     if not isinstance(manifest, dict) or manifest.get("format") != BACKUP_FORMAT:
         raise BackupError(f"{path} 不是 jianyan 的备份清单，未做任何改动")
     version = manifest.get("version")
-    if not isinstance(version, int) or version > BACKUP_VERSION:
+    if _count(version) and version > BACKUP_VERSION:
         raise BackupError(f"备份格式版本 {version} 比本程序支持的 {BACKUP_VERSION} 新，请升级 jianyan 后再恢复")
-    files = manifest.get("files")
+    _check_fields(path, "", manifest, _MANIFEST_FIELDS)
+    files = manifest["files"]
     allowed = {DB_NAME, *(f"index/{name}" for name in INDEX_FILES)}
-    if not isinstance(files, dict) or DB_NAME not in files or not set(files) <= allowed:
+    if DB_NAME not in files or not set(files) <= allowed:
         raise BackupError(f"{path} 列出的文件不对（应有 {DB_NAME}），不是完整的 jianyan 备份")
     for name, entry in files.items():
+        if not isinstance(entry, dict):
+            raise BackupError(f"{path} 中文件 {name} 的记录应为对象，不是完整的 jianyan 备份清单，未做任何改动")
+        _check_fields(path, f"files.{name}.", entry, _FILE_FIELDS)
         file = src / name
         if not file.is_file():
             raise BackupError(f"备份不完整：缺少 {file}")
-        if not isinstance(entry, dict) or file.stat().st_size != entry.get("bytes") or _sha256(file) != entry.get("sha256"):
-            raise BackupError(f"备份已损坏：{file} 与清单记录的大小或校验和不符，不能据此恢复")
+        if file.stat().st_size != entry["bytes"] or _sha256(file) != entry["sha256"]:
+            raise _damaged(file)
     return manifest
+
+
+def _refuse_links(folder: Path) -> None:
+    """Refuse a backup holding anything but plain files and folders: through a symbolic link a
+    restore would install a file from anywhere, and a device or pipe is no backup's."""
+    with os.scandir(folder) as entries:
+        for entry in entries:
+            if entry.is_dir(follow_symlinks=False):
+                _refuse_links(Path(entry.path))
+            elif entry.is_symlink() or not entry.is_file(follow_symlinks=False):
+                kind = "符号链接" if entry.is_symlink() else "特殊文件（不是普通文件或文件夹）"
+                raise BackupError(f"备份中的 {entry.path} 是{kind}：备份里只应有普通文件，不能据此恢复，未做任何改动")
+
+
+def _check_fields(path: Path, prefix: str, record: dict, fields: dict) -> None:
+    for name, (right, what) in fields.items():
+        if name not in record:
+            raise BackupError(f"{path} 缺少字段 {prefix}{name}，不是完整的 jianyan 备份清单，未做任何改动")
+        if not right(record[name]):
+            shown = json.dumps(record[name], ensure_ascii=False)
+            raise BackupError(f"{path} 的字段 {prefix}{name} 应为{what}，实为 {shown[:60]}："
+                              f"不是完整的 jianyan 备份清单，未做任何改动")
+
+
+def _damaged(file: Path) -> BackupError:
+    return BackupError(f"备份已损坏：{file} 与清单记录的大小或校验和不符，不能据此恢复")
 
 
 def restore(src: str | Path, data_dir: str | Path, *, force: bool = False, embedder=None,
             progress: bool = False) -> RestoreReport:
     """Install the backup in `src` into `data_dir` (empty, or anything with `force`: its store and
-    indexes are replaced; its embedding cache, keyed by text, is kept), then check and repair."""
+    indexes are replaced; its embedding cache, keyed by text, is kept), then check and repair.
+    The backup is copied into `data_dir/restore.tmp` and its store checked there first (SQLite's
+    quick_check, the store's invariants, the counts the manifest names): a backup refused at any
+    point leaves the data folder as it was."""
     from .library import Library
 
     src, data_dir = Path(src), Path(data_dir)
@@ -570,39 +646,87 @@ def restore(src: str | Path, data_dir: str | Path, *, force: bool = False, embed
         raise BackupError(f"{data_dir} 不是文件夹，不能恢复到这里")
     if data_dir.exists() and _same(src, data_dir):
         raise BackupError(f"备份文件夹和数据文件夹是同一个（{src}），请恢复到另一个数据文件夹")
-    present = sorted(p.name for p in data_dir.iterdir() if p.name != LOCK_FILE) if data_dir.exists() else []
+    present = sorted(p.name for p in data_dir.iterdir()
+                     if p.name not in (LOCK_FILE, RESTORE_STAGING)) if data_dir.exists() else []
     if present and not force:
         shown = "、".join(present[:5]) + ("…" if len(present) > 5 else "")
         raise BackupError(f"数据文件夹 {data_dir} 不是空的（有 {shown}）：恢复会替换其中的文档库和索引。"
                           f"确认要替换，请加 --force；或用 --data 指定一个空文件夹")
     with Library(data_dir).writing():
-        folder = index_dir(data_dir)
-        # 1. The old index describes the store about to be replaced: it goes first (index.json first).
-        (folder / META_FILE).unlink(missing_ok=True)
-        shutil.rmtree(folder, ignore_errors=True)
-        # 2. The store, whole or not at all. The old WAL and shared-memory files belong to the old
-        #    file: they go before the rename, or SQLite would replay them onto the new one.
-        target = data_dir / DB_NAME
-
-        def produce(tmp: Path) -> None:
-            shutil.copyfile(src / DB_NAME, tmp)
-            for suffix in ("-wal", "-shm", "-journal"):
-                target.with_name(target.name + suffix).unlink(missing_ok=True)
-
-        replace_atomic(target, produce)
-        # 3. The backup's indexes, when it has them: staged, then renamed into place.
-        restored = bool(manifest.get("indexes")) and (src / "index" / META_FILE).is_file()
-        if restored:
-            staged = data_dir / "index.tmp"
-            shutil.rmtree(staged, ignore_errors=True)
-            staged.mkdir()
-            for name in INDEX_FILES:
-                if (src / "index" / name).is_file():
-                    shutil.copyfile(src / "index" / name, staged / name)
-            os.replace(staged, folder)
-        # 4. Check, and bring whatever is missing or stale in step (a sync, or a rebuild).
+        staging = data_dir / RESTORE_STAGING
+        try:
+            restored = _stage(src, staging, data_dir, manifest)
+            _install(staging, data_dir, restored)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+        # Check, and bring whatever is missing or stale in step (a sync, or a rebuild).
         result = repair(data_dir, embedder=embedder, progress=progress)
-    log.info("已从 %s 恢复到 %s（第 %s 版），%s", src, data_dir, manifest.get("generation"),
+    log.info("已从 %s 恢复到 %s（第 %s 版），%s", src, data_dir, manifest["generation"],
              "一致" if result.consistent else "仍不一致")
     return RestoreReport(manifest, restored, result)
 
+
+def _stage(src: Path, staging: Path, data_dir: Path, manifest: dict) -> bool:
+    """Copy the backup's files into `staging` and check the copied store as `check` does; returns
+    whether the backup's indexes were staged too. `BackupError` when the copy is not sound."""
+    shutil.rmtree(staging, ignore_errors=True)  # what a restore killed midway left
+    staging.mkdir()
+    files = manifest["files"]
+    indexes = manifest["indexes"] and f"index/{META_FILE}" in files
+    for name in files:
+        if name == DB_NAME or indexes:
+            _copy_verified(src / name, staging / name, files[name])
+    report = CheckReport(staging, [])
+    _check_store(report, thorough=False)
+    refused = f"不能据此恢复；数据文件夹 {data_dir} 未做任何改动"
+    if not report.consistent:
+        # Its findings name the copy's path; the user knows the backup's.
+        found = "；".join(f"{f.name}：{f.detail}" for f in report.failed).replace(str(staging), str(src))
+        raise BackupError(f"备份中的文档库 {src / DB_NAME} 未通过检查（{found}），{refused}")
+    held, listed = report.summary, tuple(manifest[k] for k in ("generation", "documents", "passages"))
+    if (held.generation, held.documents, held.passages) != listed:
+        raise BackupError(f"备份清单记录的是文档库第 {listed[0]} 版、{listed[1]} 篇、{listed[2]} 个段落，"
+                          f"备份中的文档库却是第 {held.generation} 版、{held.documents} 篇、{held.passages} 个段落："
+                          f"清单与文档库不符，{refused}")
+    return indexes
+
+
+def _copy_verified(source: Path, target: Path, entry: dict) -> None:
+    """Copy one file of a backup, never through a symbolic link, and check the bytes copied
+    against the manifest's size and checksum (the file may have changed since it was read)."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    digest, size = hashlib.sha256(), 0
+    with open(os.open(source, os.O_RDONLY | os.O_NOFOLLOW), "rb") as fh, open(target, "xb") as out:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+            size += len(block)
+            out.write(block)
+        out.flush()
+        os.fsync(out.fileno())
+    if size != entry["bytes"] or digest.hexdigest() != entry["sha256"]:
+        raise _damaged(source)
+
+
+def _install(staging: Path, data_dir: Path, indexes: bool) -> None:
+    """Move the checked copy into place: each step one rename, in an order a crash cannot make
+    inconsistent (at worst a new store without indexes, which `repair` rebuilds)."""
+    folder = index_dir(data_dir)
+    # 1. The old index describes the store about to be replaced: it goes first (index.json first).
+    if folder.is_dir() and not folder.is_symlink():
+        (folder / META_FILE).unlink(missing_ok=True)
+        shutil.rmtree(folder)
+    else:
+        folder.unlink(missing_ok=True)  # a file or a link where the index goes: derived, and in the way
+    # 2. The store, whole or not at all. The old WAL and shared-memory files belong to the old
+    #    file: they go before the rename, or SQLite would replay them onto the new one.
+    target = data_dir / DB_NAME
+
+    def produce(tmp: Path) -> None:
+        os.replace(staging / DB_NAME, tmp)
+        for suffix in ("-wal", "-shm", "-journal"):
+            target.with_name(target.name + suffix).unlink(missing_ok=True)
+
+    replace_atomic(target, produce)
+    # 3. The backup's indexes, when it has them.
+    if indexes:
+        os.replace(index_dir(staging), folder)

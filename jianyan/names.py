@@ -4,9 +4,9 @@ A document's identity is its external id, and for a file that id is the file's n
 owner sees it, never a shortened or filtered form of it: two different names are always two
 documents, never one replacing the other. What is done to a name, and only this:
 
-- its bytes are read as they were meant: a name whose UTF-8 or GBK bytes were decoded as Latin-1
-  (clients that do not say how they encode names) is decoded again; a name on disk that is not
-  UTF-8 (a zip made on Chinese Windows, unpacked on Linux) is read as GB18030;
+- its bytes are read as they were meant (`decode_name`): UTF-8, else GB18030 — an upload's
+  name from a client on Chinese Windows, a name on disk from a zip made there; and a name whose
+  UTF-8 bytes were decoded as Latin-1 somewhere on the way is decoded again (`undo_latin1`);
 - NFC. Composed and decomposed forms ("é" as one code point, or as e + U+0301, which is what
   macOS sends) are the same characters to every reader, font and search box, so the same file
   sent from a Mac and from Windows is one document, not two that look identical;
@@ -15,7 +15,9 @@ documents, never one replacing the other. What is done to a name, and only this:
   or longer than `MAX_NAME_CHARS` — is refused with a Chinese message that shows the character
   as <U+200B>, never silently cleaned into another file's name.
 
-Record exports are different: there the record's own id (a column) is the external id, as is.
+Record exports: the record's own id (a column) is the external id, trimmed of blank ends (padded
+cells are common in exports) and then held to the same rules (NFC, no invisible characters, at most
+`MAX_NAME_CHARS`), row by row (`readers/records.py`).
 """
 
 from __future__ import annotations
@@ -48,28 +50,43 @@ def shown(text: str) -> str:
     return "".join(f"<U+{ord(ch):04X}>" if is_invisible(ch) else ch for ch in text)
 
 
+def decode_name(raw: bytes) -> str | None:
+    """A name's bytes as text: UTF-8, else GB18030; None when they are neither.
+
+    Decided from bytes, where it is safe: bytes that are not UTF-8 are no correct UTF-8 name,
+    while a Chinese name in GBK (part of GB18030, what Chinese Windows sends) is almost never
+    valid UTF-8. From text it is not (`undo_latin1`)."""
+    for encoding in ("utf-8", "gb18030"):
+        try:
+            return raw.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    return None
+
+
 def undo_latin1(name: str) -> str:
-    """A name whose raw bytes were read as Latin-1 (clients that send UTF-8 or GBK file names
-    without saying so), decoded as it was meant."""
+    """A name whose UTF-8 bytes were read as Latin-1 somewhere on the way, decoded as meant.
+
+    Undone only when those code points, as bytes, are strict UTF-8, which real Latin-1 text
+    almost never is (a lead such as "Ã" or "Â" followed by one to three of U+0080–U+00BF: C1
+    controls and signs such as "©", "°", "½"), so a real "Crème.txt" or "Ærø.docx" stays as it
+    is. GB18030 is not guessed from text: an accented letter followed by a letter is a GB18030
+    pair, so "Crème" (C r è m e) would become "Cr" + a Chinese character + "e"; uploads decide
+    GB18030 from the bytes instead (`decode_name`)."""
     if any("\x80" <= ch <= "\xff" for ch in name) and all(ord(ch) < 256 for ch in name):
-        raw = name.encode("latin-1")
-        for encoding in ("utf-8", "gb18030"):
-            try:
-                return raw.decode(encoding)
-            except UnicodeDecodeError:
-                continue
+        try:
+            return name.encode("latin-1").decode("utf-8")
+        except UnicodeDecodeError:
+            pass
     return name
 
 
 def from_file_system(name: str) -> str | None:
     """A name as Python read it from the file system (undecodable bytes as lone surrogates),
-    as text: GB18030 where it was not UTF-8; None when it is neither."""
+    as text: GB18030 where it was not UTF-8 (`decode_name`); None when it is neither."""
     if not any("\udc80" <= ch <= "\udcff" for ch in name):
         return name
-    try:
-        return os.fsencode(name).decode("gb18030")
-    except UnicodeError:
-        return None
+    return decode_name(os.fsencode(name))
 
 
 def normalise(name: str) -> str:

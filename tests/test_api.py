@@ -353,6 +353,37 @@ def test_a_name_with_an_invisible_character_is_refused_not_merged(server, upload
     assert resp.status_code == 200, resp.text
 
 
+def raw_form(parts: list[tuple[bytes, bytes]]) -> tuple[bytes, dict]:
+    """A multipart body written byte by byte (boundary XX): each part's Content-Disposition
+    parameters after `form-data; name="files"` as a client sent them, and its content."""
+    body = b"".join(b'--XX\r\nContent-Disposition: form-data; name="files"; ' + disposition +
+                    b"\r\nContent-Type: text/plain\r\n\r\n" + content + b"\r\n" for disposition, content in parts)
+    return body + b"--XX--\r\n", {"Content-Type": "multipart/form-data; boundary=XX"}
+
+
+def test_upload_names_are_read_from_the_header_bytes_as_the_client_meant(server, uploaded):
+    names = {  # Content-Disposition parameters -> the document's name
+        b"filename*=UTF-8''%E6%8F%90%E6%A1%88%E7%94%B2.txt": "提案甲.txt",  # filename* alone (RFC 5987)
+        b'filename="fallback.txt"; filename*=UTF-8\'\'%E6%8F%90%E6%A1%88%E4%B9%99.txt': "提案乙.txt",  # preferred
+        b'filename="' + "提案丙.txt".encode("gbk") + b'"': "提案丙.txt",  # GBK bytes (Chinese Windows)
+        b'filename="' + "Crème.txt".encode() + b'"': "Crème.txt",  # UTF-8 as it should be: kept
+        b'filename="' + "Ærø.txt".encode() + b'"': "Ærø.txt",
+    }
+    uploaded.extend(names.values())
+    c = server.client(server.token)
+    body, headers = raw_form([(d, f"关于名字编码的测试文件，这一份应名为{n}。".encode()) for d, n in names.items()])
+    job = wait_job(c, c.post("/api/documents", content=body, headers=headers).json()["id"])
+    assert [o["external_id"] for o in job["outcomes"]] == list(names.values()), job
+    for name in names.values():
+        doc = c.get(f"/api/documents/ext:{name}").json()
+        assert doc["external_id"] == doc["source"] == name and name in doc["text"], doc
+    # 查重: a draft named by filename* alone is a file too (python-multipart alone made it a field)
+    body = (b"--XX\r\nContent-Disposition: form-data; name=\"file\"; filename*=UTF-8''%E8%8D%89%E7%A8%BF.txt\r\n\r\n"
+            + "关于完善城市夜间经济配套的提案\n建议延长公交运营时间，规划夜间经济街区。".encode() + b"\r\n--XX--\r\n")
+    resp = c.post("/api/dupes/file", content=body, headers=headers)
+    assert resp.status_code == 200 and resp.json()["verdict"], resp.text
+
+
 def test_refs_id_and_ext_and_the_ambiguous_bare_ref(server, uploaded):
     c = server.client(server.token)
     target = c.get("/api/documents", params={"limit": 1, "order": "oldest"}).json()["items"][0]

@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 
 from .conftest import CORPORA, FIXTURES, ROOT
 
@@ -174,6 +175,28 @@ def test_ingest_never_merges_two_files_into_one_id(tmp_path):
     assert r.returncode == 0 and "更新 1" in r.stdout, r.stdout
 
 
+def test_a_record_cannot_take_the_id_of_a_file_in_the_same_run(tmp_path):
+    """One run, one owner per external id: a record whose id is a plain file's name (in another
+    folder argument) fails alone, naming both; a later run still replaces."""
+    (tmp_path / "文件").mkdir()
+    (tmp_path / "导出").mkdir()
+    (tmp_path / "文件" / "通知.txt").write_text("关于做好防汛值守工作的通知\n各单位要做好汛期值守。", encoding="utf-8")
+    (tmp_path / "导出" / "recs.csv").write_text(
+        "编号,案由,内容\n通知.txt,关于完善防汛物资储备的提案,建议各乡镇按标准储备防汛物资。\n"
+        "R-2,关于加强河道巡查的提案,建议汛期增加河道巡查频次。\n", encoding="utf-8")
+    data = str(tmp_path / "d")
+    r = run("ingest", "--data", data, "--no-index", "--map", "id=编号,title=案由,body=内容",
+            str(tmp_path / "文件"), str(tmp_path / "导出"))
+    assert r.returncode == 0 and "新增 2" in r.stdout and "失败 1" in r.stdout, (r.stdout, r.stderr)
+    assert (f"外部编号“通知.txt”与本次导入的 {tmp_path / '文件' / '通知.txt'} 相同，"
+            f"{tmp_path / '导出' / 'recs.csv'} 第 2 行 已跳过") in r.stderr, r.stderr
+    docs = {d["external_id"]: d["title"] for d in json.loads(run("docs", "--data", data, "--json").stdout)}
+    assert docs == {"通知.txt": "关于做好防汛值守工作的通知", "R-2": "关于加强河道巡查的提案"}, docs
+    r = run("ingest", "--data", data, "--no-index", "--map", "id=编号,title=案由,body=内容",
+            str(tmp_path / "导出"))
+    assert r.returncode == 0 and "新增 0，更新 1" in r.stdout, r.stdout
+
+
 def test_arguments_that_are_not_utf8_get_a_message_not_a_traceback(tmp_path):
     """Bytes that are not UTF-8 on the command line (a Latin-1 name, a terminal in another
     encoding) reach Python as lone surrogates; text parameters are refused in words."""
@@ -216,3 +239,40 @@ def test_click_usage_errors_are_in_chinese(tmp_path):
     assert "用法: jianyan search [选项] QUERY" in r.stderr and "运行“jianyan search --help”查看帮助" in r.stderr
     r = run("--help")
     assert r.returncode == 0 and "用法:" in r.stdout and "显示本帮助并退出" in r.stdout and "命令:" in r.stdout
+
+
+def test_paths_missing_or_of_the_wrong_kind_get_a_message_not_a_traceback(tmp_path):
+    """Every command that takes a path, given one that does not exist, a file where a folder is
+    expected or a folder where a file is: a message naming the path, a non-zero exit."""
+    a_file = tmp_path / "一个文件"
+    a_file.write_text("不是文件夹", encoding="utf-8")
+    a_folder = tmp_path / "一个文件夹"
+    a_folder.mkdir()
+    (a_folder / "manifest.json").write_text("{}", encoding="utf-8")  # passes backup's "empty or a backup" check
+    (a_folder / "jianyan.sqlite3").mkdir()  # a folder where the backup's store file goes
+    data = tmp_path / "d"
+    assert run("ingest", "--data", str(data), "--no-index", str(CORPORA / "seed")).returncode == 0
+    missing, under_file = tmp_path / "没有这个", a_file / "下一级"
+    cases = [  # (arguments, the path the message must name)
+        (["ingest", "--data", str(data), "--no-index", str(missing)], missing),
+        (["backup", "--data", str(data), str(under_file)], under_file),
+        (["backup", "--data", str(data), str(a_folder)], a_folder / "jianyan.sqlite3"),
+        (["restore", "--data", str(tmp_path / "new"), str(missing)], missing),
+        (["eval", "dupes", "--data", str(data), str(missing)], missing),
+        (["dupes", "--data", str(data), str(a_folder)], a_folder),
+    ]
+    # A data folder that is a file, or is under one: each command (they share one check), once.
+    for data_dir, args in ((a_file, ["ingest", "--no-index", str(CORPORA / "seed")]), (a_file, ["docs"]),
+                           (a_file, ["check"]), (a_file, ["backup", str(tmp_path / "b")]),
+                           (a_file, ["restore", "--force", str(tmp_path / "b")]), (under_file, ["remove", "1"]),
+                           (under_file, ["search", "养老"])):
+        cases.append(([args[0], "--data", str(data_dir), *args[1:]], data_dir))
+    with ThreadPoolExecutor(4) as pool:  # each run is a process of its own: run them side by side
+        results = list(pool.map(lambda case: run(*case[0]), cases))
+    for (args, path), r in zip(cases, results):
+        assert r.returncode != 0, (args, r.stdout, r.stderr)
+        assert "错误：" in r.stderr or "失败：" in r.stderr, (args, r.stderr)
+        assert "Traceback" not in r.stderr and "Errno" not in r.stderr, (args, r.stderr)
+        assert str(path) in r.stderr, (args, r.stderr)
+    assert a_file.read_text(encoding="utf-8") == "不是文件夹"  # nothing was written over it
+    assert not (tmp_path / "b").exists()

@@ -169,8 +169,8 @@ def test_csv_written_by_the_csv_module_reads_back_row_for_row(rows, quoting, new
     for n, (_, _, body) in enumerate(rows, start=2):
         if f"fuzz{'.tsv' if tsv else '.csv'}#{n}" in bodies:
             assert bodies[f"fuzz{'.tsv' if tsv else '.csv'}#{n}"] == visible(body)
-        elif visible(body):  # a row with a body is refused only for a repeated id
-            assert any(p.code == "duplicate_id" and p.source.endswith(f"#{n}") for p in problems), problems
+        elif visible(body):  # a row with a body is refused only for its id: repeated, or not a name
+            assert any(p.code in ("duplicate_id", "bad_name") and p.source.endswith(f"#{n}") for p in problems), problems
 
 
 # -- JSONL -----------------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 import shutil
 import sqlite3
 import subprocess
@@ -423,3 +424,137 @@ def test_the_service_repairs_at_start_and_its_stats_tell_the_truth(base, tmp_pat
         stats = client.get("/api/stats").json()
         assert stats["consistent"] is True and stats["store_generation"] == stats["generation"]
         assert stats["documents"] == len(docs) - 2
+
+
+def _folder_state(folder: Path) -> dict:
+    """Every entry under `folder` but the write lock (it names its last holder): its kind and,
+    for a file, its checksum."""
+    return {str(p.relative_to(folder)): ("dir" if p.is_dir() else sha256(p)) for p in sorted(folder.rglob("*"))
+            if p.name != maintenance.LOCK_FILE}
+
+
+def _sign(backup: Path, **fields) -> None:
+    """Rewrite the backup's manifest with `fields` changed and the sizes and checksums of the files
+    it now holds: a backup whose manifest agrees with its files, whatever they are."""
+    path = backup / "manifest.json"
+    manifest = json.loads(path.read_text(encoding="utf-8"))
+    for name in manifest["files"]:
+        manifest["files"][name] = {"bytes": (backup / name).stat().st_size, "sha256": sha256(backup / name)}
+    manifest.update(fields)
+    path.write_text(json.dumps(manifest, ensure_ascii=False), encoding="utf-8")
+
+
+def test_restore_checks_the_backup_before_it_replaces_anything(base, tmp_path):
+    """Garbage, a symlink, a broken store, a manifest of the wrong shape or of another store: each
+    backup refused with a message, even with --force, and the data folder exactly as it was."""
+    good = tmp_path / "backup"
+    maintenance.backup(base, good)
+    occupied = copy_of(base, tmp_path, "occupied")
+    (occupied / "service-token").write_text("kept\n", encoding="utf-8")
+    before = _folder_state(occupied)
+
+    def variant(name: str) -> Path:
+        folder = tmp_path / name
+        shutil.copytree(good, folder)
+        return folder
+
+    cases = []  # (backup, what the message must say)
+    garbage = variant("garbage")
+    (garbage / "jianyan.sqlite3").write_bytes(b"\x00not a database" * 4096)
+    _sign(garbage)
+    cases.append((garbage, "未通过检查"))
+
+    linked = variant("linked")
+    (linked / "jianyan.sqlite3").unlink()
+    (linked / "jianyan.sqlite3").symlink_to(base / "jianyan.sqlite3")  # same bytes: the checksum matches
+    cases.append((linked, "符号链接"))
+
+    fifo = variant("fifo")
+    os.mkfifo(fifo / "index" / "extra")
+    cases.append((fifo, "特殊文件"))
+
+    tampered = variant("tampered")  # a sound SQLite file whose passages no longer match their documents
+    with sqlite3.connect(tampered / "jianyan.sqlite3") as conn:
+        conn.execute("UPDATE passages SET text = text || '（篡改）' WHERE id = (SELECT MIN(id) FROM passages)")
+    _sign(tampered)
+    cases.append((tampered, "段落文字与文档正文对应位置的文字不同"))
+
+    other = variant("other")  # the manifest of another store's counts
+    manifest = json.loads((other / "manifest.json").read_text(encoding="utf-8"))
+    _sign(other, documents=manifest["documents"] + 1)
+    cases.append((other, "清单与文档库不符"))
+
+    for field, value, said in (("generation", {"a": 1}, "字段 generation 应为非负整数"),
+                               ("documents", "x", "字段 documents 应为非负整数"),
+                               ("indexes", 1, "字段 indexes 应为布尔值"),
+                               ("created_at", [1], "字段 created_at 应为文字"),
+                               ("files", {"jianyan.sqlite3": {"bytes": "1", "sha256": "0"}}, "files.jianyan.sqlite3.bytes"),
+                               ("passages", None, "字段 passages 应为非负整数")):
+        folder = variant(f"field-{field}")
+        manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+        manifest[field] = value
+        (folder / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+        cases.append((folder, said))
+    missing = variant("missing-field")
+    manifest = json.loads((missing / "manifest.json").read_text(encoding="utf-8"))
+    del manifest["created_at"]
+    (missing / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    cases.append((missing, "缺少字段 created_at"))
+
+    for backup, said in cases[:3]:  # through the CLI, as a user runs it
+        r = run("restore", "--force", "--data", str(occupied), str(backup), env=env())
+        assert r.returncode == 2 and said in r.stderr and "未做任何改动" in r.stderr, (backup, r.stderr)
+        assert "Traceback" not in r.stderr, r.stderr
+        assert _folder_state(occupied) == before, backup
+    for backup, said in cases[3:]:
+        with pytest.raises(BackupError) as info:
+            maintenance.restore(backup, occupied, force=True)
+        assert said in info.value.message and "未做任何改动" in info.value.message, (backup, info.value.message)
+        assert _folder_state(occupied) == before, backup
+    assert not (occupied / maintenance.RESTORE_STAGING).exists()
+
+    # The good backup still restores over it (the checks refuse what is wrong, not everything),
+    # and keeps what is not the store's: the cache, the service token.
+    result = maintenance.restore(good, occupied, force=True)
+    assert result.indexes_restored and result.repair.consistent, result.repair.after.lines()
+    assert (occupied / "service-token").read_text(encoding="utf-8") == "kept\n"
+    assert not (occupied / maintenance.RESTORE_STAGING).exists()
+
+
+def test_repair_uses_a_check_it_is_given_and_the_service_checks_once_at_start(base, tmp_path, monkeypatch, caplog):
+    from jianyan.api import service as service_module
+    from jianyan.api.service import Service
+    from jianyan.api.settings import ServiceSettings
+
+    data = copy_of(base, tmp_path)
+    pid, n = a_passage_id(data)
+    vectors = FlatVectorIndex.load(data / "index", 384, "multilingual-e5-small")
+    vectors.remove([pid])
+    vectors.save(data / "index")
+    calls = []
+    real_check = maintenance.check
+
+    def counted(*args, **kwargs):
+        calls.append(args)
+        return real_check(*args, **kwargs)
+
+    monkeypatch.setattr(maintenance, "check", counted)
+    monkeypatch.setattr(service_module, "check", counted)
+    monkeypatch.setenv("JIANYAN_WRITE_TOKENS", "maintenance-test")
+    caplog.set_level(logging.INFO, logger="jianyan")
+    service = Service(ServiceSettings.from_env(data))
+    try:
+        service.start(background=False)
+        assert service.state == "ready", service.error
+    finally:
+        service.stop()
+    # One check before the repair (the service's, handed to it), one after it: not three.
+    assert len(calls) == 2, calls
+    assert f"一致性检查：✘ 向量索引：文档库 {n} 段，索引 {n - 1} 段，缺 1 段（编号 {pid}）" in caplog.text
+    assert "一致性修复：已同步索引" in caplog.text and "已修复：文档库与索引现在一致" in caplog.text
+
+    calls.clear()
+    report = real_check(data)
+    assert report.consistent, report.lines()
+    result = maintenance.repair(data, before=report)
+    assert result.before is report and result.actions == ["无需修复"] and calls == []

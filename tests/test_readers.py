@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
+from jianyan.errors import LimitExceeded
 from jianyan.ingest.clean import clean_lines
+from jianyan.ingest.limits import ReadLimits
 from jianyan.ingest.pipeline import ingest_paths, prepare
 from jianyan.ingest.readers import FieldMapping, read_file
 
@@ -116,3 +120,56 @@ def test_docx_tables_are_rows_with_their_column_names(tmp_path):
     expected = ["；".join(f"{h}：{v}" for h, v in zip(header, row) if v) for row in rows]
     assert [t for t in texts if t.startswith("项目：")] == expected
     assert "附表：进度说明" in texts and "一季度　开工　按期" in texts
+
+
+BODY = "建议加快推进社区养老服务设施建设，完善居家养老服务网络。"
+
+
+def test_record_ids_follow_the_name_rules(tmp_path):
+    """An id from the id column is a document's name: NFC, and refused (that row alone, named)
+    for an invisible character or more than 255 characters, as a file name is."""
+    path = tmp_path / "导出.csv"
+    rows = [("编号", "内容"), ("A\u200b1", BODY), ("长" * 256, BODY), ("cafe\u0301", BODY), ("café", BODY),
+            ("长" * 255, BODY), ("R-6", BODY)]
+    path.write_text("\n".join(",".join(r) for r in rows), encoding="utf-8")
+    docs, problems = read_file(path, path.name)
+    assert [d.external_id for d in docs] == ["café", "长" * 255, "R-6"]
+    by_source = {p.source: p for p in problems}
+    assert sorted(by_source) == [f"{path}#2", f"{path}#3", f"{path}#5"], problems
+    zero_width, too_long, repeated = (by_source[f"{path}#{n}"] for n in (2, 3, 5))
+    assert zero_width.code == too_long.code == "bad_name"
+    assert zero_width.message.startswith("第 2 行的编号“A<U+200B>1”") and "看不见" in zero_width.message
+    assert "\u200b" not in zero_width.message
+    assert too_long.message.startswith("第 3 行的编号过长（256 个字符，最多 255 个）"), too_long.message
+    # NFD and NFC are one id: the second spelling is the same record id repeated.
+    assert repeated.code == "duplicate_id" and "“café”" in repeated.message
+
+
+def test_jsonl_record_ids_follow_the_name_rules(tmp_path):
+    path = tmp_path / "导出.jsonl"
+    lines = [{"id": "甲\u202e乙", "body": BODY}, {"id": "e\u0301", "body": BODY}]
+    path.write_text("\n".join(json.dumps(x) for x in lines), encoding="utf-8")
+    docs, problems = read_file(path, path.name)
+    assert [d.external_id for d in docs] == ["\u00e9"]
+    (problem,) = problems
+    assert problem.source == f"{path}#1" and problem.code == "bad_name" and "<U+202E>" in problem.message
+
+
+def test_extra_columns_count_against_the_chars_limit(tmp_path):
+    """Unmapped columns are kept with the document (`extra`): they are part of the file's text."""
+    limits = ReadLimits(chars=5_000)
+    header = "编号,内容,备注"
+    # Bodies 280 characters in all, notes 9,000: ASCII, so that the file's bytes (9,600) stay
+    # under the guard by size (4 bytes a character) and only counting characters can refuse it.
+    rows = [f"R{i},{BODY},{'x' * 900}" for i in range(10)]
+    with_notes = tmp_path / "with_notes.csv"
+    with_notes.write_text("\n".join([header] + rows), encoding="utf-8")
+    without = tmp_path / "without.csv"
+    without.write_text("\n".join(["编号,内容"] + [r.rsplit(",", 1)[0] for r in rows]), encoding="utf-8")
+    docs, problems = read_file(without, without.name, limits=limits)
+    assert len(docs) == 10 and not problems and not docs[0].extra
+    with pytest.raises(LimitExceeded) as exc:
+        read_file(with_notes, with_notes.name, limits=limits)
+    assert exc.value.limit == "chars" and "文字字数" in exc.value.message
+    docs, _ = read_file(with_notes, with_notes.name, limits=ReadLimits(chars=20_000))
+    assert docs[0].extra == {"备注": "x" * 900}

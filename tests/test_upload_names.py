@@ -8,14 +8,14 @@ import unicodedata
 
 import pytest
 
-from jianyan.api.uploads import suffix_of, unique_names, upload_name
-from jianyan.names import MAX_NAME_CHARS, file_id, name_problem, shown
+from jianyan.api.uploads import extended_filename, suffix_of, unique_names, upload_name
+from jianyan.names import MAX_NAME_CHARS, decode_name, file_id, name_problem, shown
 
 
 @pytest.mark.parametrize("raw, expected", [
     ("政协工作报告.docx", "政协工作报告.docx"),
     ("政协工作报告.docx".encode("utf-8").decode("latin-1"), "政协工作报告.docx"),  # UTF-8 bytes read as Latin-1
-    ("提案汇编.pdf".encode("gbk").decode("latin-1"), "提案汇编.pdf"),  # GBK bytes read as Latin-1
+    ("Crème.txt".encode("utf-8").decode("latin-1"), "Crème.txt"),  # "CrÃ¨me.txt": UTF-8 read as Latin-1
     ("../../etc/passwd", "passwd"),
     ("C:\\Users\\办公室\\通知.txt", "通知.txt"),
     ("..隐藏.txt", "..隐藏.txt"),  # only a label: leading dots are part of the name
@@ -24,9 +24,37 @@ from jianyan.names import MAX_NAME_CHARS, file_id, name_problem, shown
     ("", "未命名"),
     (None, "未命名"),
     ("café.txt", "café.txt"),  # real Latin-1 text that is not mojibake stays as it is
+    ("Crème.txt", "Crème.txt"),  # è then a letter: a GB18030 pair, so no GB18030 guess from text
+    ("Ærø.docx", "Ærø.docx"),
+    ("coração.txt", "coração.txt"),
+    # GBK read as Latin-1 is not guessed from text (it would turn "Crème" Chinese): uploads decide
+    # from the name's bytes (`decode_name`, below; and test_api's raw-header upload)
+    ("提案汇编.pdf".encode("gbk").decode("latin-1"), "提案汇编.pdf".encode("gbk").decode("latin-1")),
 ])
 def test_upload_names_are_the_last_component_decoded_and_nfc(raw, expected):
     assert upload_name(raw) == expected
+
+
+def test_name_bytes_are_utf8_else_gb18030():
+    assert decode_name("提案汇编.pdf".encode("gbk")) == "提案汇编.pdf"  # a client on Chinese Windows
+    assert decode_name("Crème.txt".encode("utf-8")) == "Crème.txt"
+    assert decode_name("政协工作报告.docx".encode("utf-8")) == "政协工作报告.docx"
+    assert decode_name(b"\xff.txt") is None
+
+
+@pytest.mark.parametrize("disposition, expected", [
+    (b"form-data; name=\"file\"; filename*=UTF-8''%E6%8F%90%E6%A1%88.txt", "提案.txt"),
+    (b"form-data; name=\"file\"; filename=\"a.txt\"; filename*=utf-8'zh-CN'%E6%8F%90%E6%A1%88.txt", "提案.txt"),
+    (b"form-data; name=\"file\"; filename*=\"UTF-8''%E6%8F%90%E6%A1%88.txt\"", "提案.txt"),  # quoted, as some send it
+    (b"form-data; name=\"file\"; filename*=ISO-8859-1''Cr%E8me.txt", "Crème.txt"),
+    (b"form-data; name=\"file\"; filename=\"a.txt\"", None),
+    (b"form-data; name=\"file\"; filename*=UTF-8''%FF.txt", None),  # not UTF-8: the plain filename counts
+    (b"form-data; name=\"file\"; filename*=no-such-charset''a.txt", None),
+    (b"form-data; name=\"file\"; filename*=UTF-8''", None),
+    (b"form-data; name=\"file\"; filename*0*=UTF-8''%E6%8F%90", None),  # RFC 2231 continuations: not read
+])
+def test_filename_star_is_read_as_rfc_5987_says(disposition, expected):
+    assert extended_filename(disposition) == expected
 
 
 def test_long_names_are_never_cut_into_one():

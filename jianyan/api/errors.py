@@ -57,6 +57,7 @@ STATUS_DESCRIPTIONS = {
     401: "缺少令牌（unauthorized）",
     403: "令牌无效或没有该权限（forbidden）",
     404: "没有这篇文档或这个任务（not_found）",
+    408: "上传超时：表单未在限定时间内传完（request_timeout）",
     409: "冲突：编号有歧义（ambiguous_ref，details 列出各篇）、写入繁忙（busy）或索引与模型不符（index_mismatch）",
     413: "请求体、上传文件或读取用量超出上限（too_large、limit_exceeded）",
     414: "请求地址过长（url_too_long）",
@@ -113,6 +114,8 @@ def install(app: FastAPI) -> None:
         if details is None:
             details = getattr(exc, "candidates", None)  # AmbiguousRef: the documents a ref could mean
         headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+        if status == 408:  # the body was never finished: the connection cannot carry another request
+            headers = {"Connection": "close"}
         return error_response(status, exc.code, exc.message, details, headers)
 
     @app.exception_handler(RequestValidationError)

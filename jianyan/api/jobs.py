@@ -21,6 +21,10 @@ from ..ingest.pipeline import FileToIngest, Outcome
 
 log = logging.getLogger("jianyan.jobs")
 KEEP = 200
+# Outcomes a job lists one by one: this many problems (failed, skipped) and this many of the rest,
+# so that neither a flood of bad rows nor of good ones hides the other; beyond them only counted.
+DETAIL = 1000
+PROBLEMS = ("failed", "skipped")
 
 PHASES = {"queued": "排队中", "reading": "读取与切分", "embedding": "向量化", "indexing": "更新索引",
           "done": "完成", "failed": "失败"}
@@ -39,7 +43,9 @@ class Job:
     id: str = field(default_factory=lambda: uuid.uuid4().hex)
     status: str = "queued"  # queued | running | done | failed
     phase: str = "queued"
-    outcomes: list[Outcome] = field(default_factory=list)
+    outcomes: list[Outcome] = field(default_factory=list)  # listed in detail (see `DETAIL`)
+    counts: dict[str, int] = field(default_factory=dict)  # every outcome, by status
+    omitted: int = 0  # outcomes counted but not listed
     embed_done: int = 0
     embed_total: int = 0
     error: str = ""
@@ -48,20 +54,25 @@ class Job:
     seconds: float = 0.0
 
     def on_outcome(self, outcome: Outcome) -> None:
-        self.outcomes.append(outcome)
+        self.counts[outcome.status] = self.counts.get(outcome.status, 0) + 1
+        problem = outcome.status in PROBLEMS
+        # This outcome's place among those of its kind: the first DETAIL of each kind are listed.
+        place = sum(n for status, n in self.counts.items() if (status in PROBLEMS) == problem)
+        if place <= DETAIL:
+            self.outcomes.append(outcome)
+        else:
+            self.omitted += 1
 
     def on_embed(self, done: int, total: int) -> None:
         self.embed_done, self.embed_total = done, total
 
     def to_dict(self) -> dict:
-        counts: dict[str, int] = {}
-        for o in self.outcomes:
-            counts[o.status] = counts.get(o.status, 0) + 1
         return {
             "id": self.id, "status": self.status, "phase": self.phase, "phase_name": PHASES[self.phase],
-            "files": [f.name for f in self.files], "counts": counts,
+            "files": [f.name for f in self.files], "counts": dict(self.counts),
             "outcomes": [{"source": o.source, "status": o.status, "message": o.message, "code": o.code,
                           "external_id": o.external_id} for o in list(self.outcomes)],
+            "outcomes_truncated": self.omitted > 0, "outcomes_omitted": self.omitted,
             "embedding": {"done_chars": self.embed_done, "total_chars": self.embed_total},
             "error": self.error, "created_at": self.created_at, "finished_at": self.finished_at,
             "seconds": round(self.seconds, 2),
@@ -122,4 +133,4 @@ class JobManager:
                 job.finished_at = _now()
                 shutil.rmtree(job.folder, ignore_errors=True)
             log.info("任务 %s %s：%s，用时 %.1f 秒", job.id, PHASES[job.phase],
-                     "，".join(f"{k} {v}" for k, v in job.to_dict()["counts"].items()) or "无文件", job.seconds)
+                     "，".join(f"{k} {v}" for k, v in dict(job.counts).items()) or "无文件", job.seconds)

@@ -85,7 +85,10 @@ class Service:
             with self.write_lock:
                 # The store against its indexes and cache (maintenance.py), repaired before the
                 # model is chosen from index.json; an index of another model is left for a person.
-                log_repair(repair(self.data_dir, rebuild_for_model=False), log)
+                # The check above stands for the repair's own, unless uploads may have been
+                # stored since (served early, while catching up).
+                checked = None if self.state == "ready" else found
+                log_repair(repair(self.data_dir, rebuild_for_model=False, before=checked), log)
             if self.embedder is None:
                 self._start_embedder()
             with self.write_lock:

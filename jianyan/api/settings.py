@@ -9,7 +9,13 @@ Tokens come from the environment (comma-separated lists):
 - `JIANYAN_MAX_UPLOAD_MB`: the size limit of one upload request (default 64).
 - `JIANYAN_DUPES_NEED_TOKEN=1`: 查重 (the costliest request) needs a read or write token even
   where reading is open. `JIANYAN_DUPES_RUNNING` / `JIANYAN_DUPES_WAITING`: 查重 requests run at
-  once (default 2) and admitted to wait (default 6); more are refused with 503 at once.
+  once (default 2, 1–16) and admitted to wait (default 6, 0–16); more are refused with 503 at once.
+- `JIANYAN_READ_*`: the limits on reading one file (`ingest/limits.py`), read here once.
+- `JIANYAN_UPLOAD_SECONDS` / `JIANYAN_UPLOAD_MIN_KBPS`: an upload form must arrive within that
+  many seconds, plus one second per that many KB received (default 15 s, 16 KB/s); else 408.
+
+A numeric setting that is not a number in its range stops the service from starting, with a
+message naming it (`config.env_number`).
 - `JIANYAN_ALLOWED_HOSTS`: host names requests may be addressed to (comma-separated, or `*`).
   Default: the loopback names when listening on loopback (a defence against DNS rebinding),
   any name otherwise.
@@ -23,6 +29,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..atomic import write_text_atomic
+from ..config import env_number
+from ..ingest.limits import ReadLimits
 
 TOKEN_FILE = "service-token"
 MiB = 1024 * 1024
@@ -50,6 +58,9 @@ class ServiceSettings:
     dupes_need_token: bool = False
     dupes_running: int = 2  # 查重 requests at once (CPU: embedding a draft, reading its file)
     dupes_waiting: int = 6  # admitted to wait; the thread pool (40) keeps the rest for searches
+    read_limits: ReadLimits = field(default_factory=ReadLimits)  # JIANYAN_READ_*, parsed at start
+    upload_seconds: float = 15.0  # a form's time to arrive (`uploads.read_form`)…
+    upload_min_kbps: float = 16.0  # …plus a second per this many KB received
 
     @property
     def reads_protected(self) -> bool:
@@ -57,11 +68,13 @@ class ServiceSettings:
 
     @classmethod
     def from_env(cls, data_dir: Path, **overrides) -> "ServiceSettings":
-        if os.environ.get("JIANYAN_MAX_UPLOAD_MB"):
-            overrides.setdefault("max_upload_bytes", int(float(os.environ["JIANYAN_MAX_UPLOAD_MB"]) * MiB))
-        for env, key in (("JIANYAN_DUPES_RUNNING", "dupes_running"), ("JIANYAN_DUPES_WAITING", "dupes_waiting")):
-            if os.environ.get(env):
-                overrides.setdefault(key, max(1 if key == "dupes_running" else 0, int(os.environ[env])))
+        upload_mb = env_number("JIANYAN_MAX_UPLOAD_MB", float, cls.max_upload_bytes / MiB, 1, 1 << 20)
+        overrides.setdefault("max_upload_bytes", int(upload_mb * MiB))
+        overrides.setdefault("dupes_running", env_number("JIANYAN_DUPES_RUNNING", int, cls.dupes_running, 1, 16))
+        overrides.setdefault("dupes_waiting", env_number("JIANYAN_DUPES_WAITING", int, cls.dupes_waiting, 0, 16))
+        overrides.setdefault("read_limits", ReadLimits.from_env())
+        overrides.setdefault("upload_seconds", env_number("JIANYAN_UPLOAD_SECONDS", float, cls.upload_seconds, 1, 3600))
+        overrides.setdefault("upload_min_kbps", env_number("JIANYAN_UPLOAD_MIN_KBPS", float, cls.upload_min_kbps, 1, 1 << 20))
         if os.environ.get("JIANYAN_DUPES_NEED_TOKEN", "").strip() in ("1", "true", "yes"):
             overrides.setdefault("dupes_need_token", True)
         s = cls(Path(data_dir), write_tokens=_tokens("JIANYAN_WRITE_TOKENS"),

@@ -9,17 +9,23 @@ with the reason for each bad file, so nothing half-checked reaches the store.
 
 from __future__ import annotations
 
+import asyncio
 import re
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import unquote_to_bytes
 
-from starlette.exceptions import HTTPException as StarletteHTTPException
+from python_multipart.multipart import parse_options_header
+from starlette.datastructures import FormData
+from starlette.formparsers import MultiPartException, MultiPartParser
+from starlette.requests import ClientDisconnect, Request
 
-from ..errors import BadFileName, BadRequest, BadUpload, JianyanError, UnsupportedFileType
+from ..errors import BadFileName, BadRequest, BadUpload, JianyanError, RequestTimeout, UnsupportedFileType
 from ..ingest.encoding import decode_text
 from ..ingest.filetype import KNOWN_SUFFIXES, sniff
-from ..names import name_problem, normalise, shown, undo_latin1
+from ..names import decode_name, name_problem, normalise, shown, undo_latin1
+from .admission import client_left
 
 COPY_CHUNK = 1024 * 1024
 TEXT_FORMATS = {"txt", "md", "csv", "jsonl"}
@@ -98,14 +104,78 @@ def multipart_body(required: list[str], **properties: dict) -> dict:
         "type": "object", "properties": properties, "required": required}}}}}
 
 
-async def read_form(request, max_files: int):
-    """The request's multipart form, or `BadRequest` in words (too many files, not a form)."""
+# How long a form may take to arrive: UPLOAD_SECONDS, and one second more for every
+# UPLOAD_MIN_KBPS KB received. A 查重 upload holds an admission place while it arrives
+# (api/admission.py), so a client sending a byte now and then (slowloris) must lose it: with a
+# fixed deadline long enough for a 64 MB upload on a slow line, it would hold the place for
+# minutes at no cost; with this one, for UPLOAD_SECONDS, or for as long as it keeps sending at
+# UPLOAD_MIN_KBPS. Both are settings (`ServiceSettings.upload_seconds`, `.upload_min_kbps`).
+
+
+def extended_filename(disposition: bytes) -> str | None:
+    """The `filename*` of a part's Content-Disposition (RFC 6266/5987: `UTF-8''%E6%8F%90.txt`,
+    a charset, a language, percent-encoded bytes), decoded; None when absent, empty or undecodable."""
+    match = re.search(rb";\s*filename\*\s*=\s*\"?([^\";]*)", disposition, re.IGNORECASE)
+    parts = match.group(1).strip().split(b"'", 2) if match else []
+    if len(parts) != 3:
+        return None
+    try:
+        return unquote_to_bytes(parts[2]).decode(parts[0].decode("ascii")) or None
+    except (UnicodeDecodeError, LookupError):
+        return None
+
+
+class _MultiPartParser(MultiPartParser):
+    """Starlette's parser, each file's name read as the client meant it: its `filename*` when it
+    has one (python-multipart ignores it: RFC 7578 forbids it, yet clients send it, some without
+    `filename`, and then Starlette would not even see a file); else its `filename`'s bytes as
+    `decode_name` reads them (Starlette falls back to Latin-1 when they are not UTF-8), unless the
+    form named another charset. Uses Starlette's private `_current_part` and `_charset`: test_api's
+    raw-header upload fails if they change."""
+
+    def on_headers_finished(self) -> None:
+        part = self._current_part
+        _, options = parse_options_header(part.content_disposition)
+        extended = extended_filename(part.content_disposition)
+        if extended is not None and b"filename" not in options:
+            part.content_disposition += b'; filename=""'  # a file, named below
+        super().on_headers_finished()
+        if part.file is not None:
+            if extended is not None:
+                part.file.filename = extended
+            elif self._charset == "utf-8":
+                part.file.filename = decode_name(options[b"filename"]) or part.file.filename
+
+
+async def read_form(request: Request, max_files: int) -> FormData:
+    """The request's multipart form, or `BadRequest` in words (too many files, not a form, the
+    client gone: `client_left`), or `RequestTimeout` when it does not arrive in time."""
     if not request.headers.get("content-type", "").startswith("multipart/form-data"):
         raise BadRequest("请用 multipart/form-data 表单上传文件")
+    settings = request.app.state.settings
+    seconds, kbps = settings.upload_seconds, settings.upload_min_kbps
+    started, received = asyncio.get_running_loop().time(), 0
     try:
-        return await request.form(max_files=max_files, max_fields=20)
-    except StarletteHTTPException as exc:
-        if "Too many" in str(exc.detail):
+        async with asyncio.timeout(seconds) as deadline:
+            async def body():
+                nonlocal received
+                async for chunk in request.stream():
+                    received += len(chunk)
+                    deadline.reschedule(started + seconds + received / (kbps * 1024))
+                    yield chunk
+            return await _MultiPartParser(request.headers, body(), max_files=max_files, max_fields=20).parse()
+    except TimeoutError:
+        if not deadline.expired():
+            raise
+        elapsed = asyncio.get_running_loop().time() - started
+        raise RequestTimeout(f"上传超时：{elapsed:.0f} 秒只收到 {received:,} 字节，表单仍未传完，已停止接收。"
+                             f"允许的用时为 {seconds:g} 秒、另加每收到 {kbps:g} KB 1 秒"
+                             "（网络确实较慢时，可调高设置 JIANYAN_UPLOAD_SECONDS 或调低 JIANYAN_UPLOAD_MIN_KBPS）"
+                             ) from None
+    except ClientDisconnect:
+        raise client_left(request, "上传表单") from None
+    except MultiPartException as exc:
+        if exc.message.startswith("Too many"):
             raise BadRequest(f"上传的文件或表单字段过多（每次最多 {max_files} 个文件、20 个字段）") from exc
         raise BadRequest("上传表单格式错误，无法解析（请用 multipart/form-data 上传文件）") from exc
 

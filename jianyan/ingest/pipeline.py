@@ -3,6 +3,10 @@
 A batch is what one path argument brings: the files of a folder, or the records of one export.
 Boilerplate is learnt per batch (see boilerplate.py), so the batch is read and cleaned first,
 then each document is structured and stored in its own transaction.
+
+Within one ingest call (a `jianyan ingest` run, an upload) an external id belongs to the first
+document read that has it, file or record; a second is refused (`duplicate_id`), never stored
+over the first. Replacing a document stored by an earlier call is how updates work.
 """
 
 from __future__ import annotations
@@ -34,6 +38,10 @@ from .sandbox import read_limited
 from .structure import Structure, iter_nodes, parse_structure
 
 log = logging.getLogger("jianyan.ingest")
+
+# Problems of one ingest call logged one by one; the rest are counted in one line at its end
+# (an export of a million bad rows must not write a million log lines).
+LOGGED_PROBLEMS = 20
 
 # Part of every document's source hash: when cleaning or structure rules change, bump it so
 # that re-ingesting the same files re-processes them.
@@ -175,30 +183,63 @@ ProgressCallback = Callable[[Outcome], None]
 PagesCallback = Callable[[str, int, int], None]  # (file, pages recognised, pages to recognise)
 
 
+class _Run:
+    """What the batches of one ingest call share: its report, who is told of each outcome, the
+    external ids its documents claimed (see the module docstring), how many problems it logged."""
+
+    def __init__(self, on_outcome: ProgressCallback | None, on_pages: PagesCallback | None = None) -> None:
+        self.report = IngestReport()
+        self.on_outcome, self.on_pages = on_outcome, on_pages
+        # external id → its claimant (resolved file, record row or None) and how it is named
+        self.claimed: dict[str, tuple[tuple[Path, int | None], str]] = {}
+        self.problems = 0
+
+    def record(self, o: Outcome) -> None:
+        self.report.outcomes.append(o)
+        if self.on_outcome is not None:
+            self.on_outcome(o)
+        if o.status in ("failed", "skipped"):
+            self.problems += 1
+            if self.problems <= LOGGED_PROBLEMS:
+                log.info("%s %s：%s", "跳过" if o.status == "skipped" else "导入失败", o.source, o.message)
+
+    def claim(self, doc: SourceDocument, resolved: Path, name: str) -> str | None:
+        """None when `doc` (read from the file `resolved`, known as `name`) may have its external
+        id: the first document of the call to claim an id has it, and the same file given twice
+        is one claimant. Otherwise why not, naming both documents."""
+        who = f"{name} 第 {doc.row} 行" if doc.row is not None else name
+        return self.claim_id(doc.external_id, (resolved, doc.row), who)
+
+    def claim_id(self, external_id: str, key: tuple[Path, int | None], who: str) -> str | None:
+        first_key, first = self.claimed.setdefault(external_id, (key, who))
+        if first_key == key:
+            return None
+        if key[1] is None and first_key[1] is None:
+            # Two files, one id: the same name under two folder arguments, or equal once NFC.
+            advice = "同名文件请从共同的上级文件夹一起导入，外部编号即相对它的路径；或改名后再导入"
+        else:
+            advice = "一次导入中每篇文档的编号须各不相同；请修改记录的编号或文件名后重新导入"
+        return f"外部编号“{external_id}”与本次导入的 {first} 相同，{who} 已跳过（{advice}）"
+
+    def close(self) -> IngestReport:
+        if self.problems > LOGGED_PROBLEMS:
+            log.info("另有 %d 个文件或记录未能导入或被跳过，未逐条写入日志（详见导入结果）",
+                     self.problems - LOGGED_PROBLEMS)
+        return self.report
+
+
 def ingest_paths(paths: list[str | Path], store: Store, mapping: FieldMapping | None = None,
                  doc_type: str | None = None, progress: bool = True,
                  on_outcome: ProgressCallback | None = None) -> IngestReport:
     """Ingest files and folders; each path argument is one batch (see the module docstring)."""
-    report = IngestReport()
-    claimed: dict[str, Path] = {}  # external id → the file that has it in this run
+    run = _Run(on_outcome)
     for arg in paths:
         files, skipped = _expand(Path(arg))
-        batch = []
-        for f, ext_id, name in files:
-            first = claimed.setdefault(ext_id, f.resolve())
-            if first == f.resolve():
-                batch.append(FileToIngest(f, ext_id, name))
-                continue
-            # Two files, one id (the same name under two folder arguments, or two names equal
-            # once NFC): the second would silently replace the first.
-            skipped.append(Outcome(name, "failed", f"外部编号“{ext_id}”与本次导入的 {shown_path(str(first))} "
-                                   f"相同，已跳过（同名文件请从共同的上级文件夹一起导入，外部编号即相对它的路径；"
-                                   f"或改名后再导入）", "duplicate_id", ext_id))
-        report.outcomes.extend(skipped)
         for o in skipped:
-            log.info("跳过 %s：%s", o.source, o.message)
-        _ingest_files(batch, store, mapping, doc_type, report, progress, shown_path(str(arg)), on_outcome)
-    return report
+            run.record(o)
+        _ingest_files([FileToIngest(f, ext_id, name) for f, ext_id, name in files], store, mapping,
+                      doc_type, run, progress, shown_path(str(arg)))
+    return run.close()
 
 
 def ingest_files(files: list[FileToIngest], store: Store, mapping: FieldMapping | None = None,
@@ -207,9 +248,9 @@ def ingest_files(files: list[FileToIngest], store: Store, mapping: FieldMapping 
                  on_pages: PagesCallback | None = None) -> IngestReport:
     """Ingest named files as one batch (the service's uploads: saved under generated names).
     `on_pages(file, done, total)`: pages of a scan recognised so far."""
-    report = IngestReport()
-    _ingest_files(files, store, mapping, doc_type, report, progress, label, on_outcome, on_pages)
-    return report
+    run = _Run(on_outcome, on_pages)
+    _ingest_files(files, store, mapping, doc_type, run, progress, label)
+    return run.close()
 
 
 def _unchanged(f: FileToIngest, store: Store, doc_type: str | None) -> bool:
@@ -220,40 +261,41 @@ def _unchanged(f: FileToIngest, store: Store, doc_type: str | None) -> bool:
 
 
 def _ingest_files(files: list[FileToIngest], store: Store, mapping: FieldMapping | None,
-                  doc_type: str | None, report: IngestReport, progress: bool, label: str,
-                  on_outcome: ProgressCallback | None, on_pages: PagesCallback | None = None) -> None:
-    def record(o: Outcome) -> None:
-        report.outcomes.append(o)
-        if on_outcome is not None:
-            on_outcome(o)
-
+                  doc_type: str | None, run: _Run, progress: bool, label: str) -> None:
     file_docs: list[SourceDocument] = []
     limits = ReadLimits.from_env()
     for f in files:
         shown = f.name or str(f.path)
         if _unchanged(f, store, doc_type):
-            record(Outcome(shown, "unchanged", "", "", f.external_id))
+            taken = run.claim_id(f.external_id, (f.path.resolve(), None), shown)
+            run.record(Outcome(shown, "failed", taken, "duplicate_id", f.external_id) if taken
+                       else Outcome(shown, "unchanged", "", "", f.external_id))
             continue
         t0 = time.perf_counter()
-        pages = _PageProgress(shown, progress, on_pages)
+        pages = _PageProgress(shown, progress, run.on_pages)
         try:
             docs, problems = read_limited(f.path, f.external_id, mapping, f.name, limits, pages)
         except JianyanError as exc:
-            record(Outcome(shown, "failed", exc.message, exc.code))
-            log.info("导入失败 %s：%s", shown, exc.message)
+            run.record(Outcome(shown, "failed", exc.message, exc.code))
             continue
         finally:
-            report.seconds["read"] += time.perf_counter() - t0
+            run.report.seconds["read"] += time.perf_counter() - t0
             pages.close()
         for p in problems:
-            record(Outcome(p.source, "failed", p.message, p.code))
-            log.info("导入失败 %s：%s", p.source, p.message)
-        if docs and docs[0].source_format in RECORD_FORMATS:
-            _ingest_batch(docs, store, doc_type, report, progress, Path(shown).name, record)
+            run.record(Outcome(p.source, "failed", p.message, p.code))
+        kept, resolved = [], f.path.resolve()
+        for doc in docs:
+            taken = run.claim(doc, resolved, shown)
+            if taken:
+                run.record(Outcome(doc.source, "failed", taken, "duplicate_id", doc.external_id))
+            else:
+                kept.append(doc)
+        if kept and kept[0].source_format in RECORD_FORMATS:
+            _ingest_batch(kept, store, doc_type, run, progress, Path(shown).name)
         else:
-            file_docs.extend(docs)
+            file_docs.extend(kept)
     if file_docs:
-        _ingest_batch(file_docs, store, doc_type, report, progress, label, record)
+        _ingest_batch(file_docs, store, doc_type, run, progress, label)
 
 
 class _PageProgress:
@@ -276,9 +318,9 @@ class _PageProgress:
             self.bar.close()
 
 
-def _ingest_batch(docs: list[SourceDocument], store: Store, doc_type: str | None,
-                  report: IngestReport, progress: bool, label: str,
-                  record: ProgressCallback) -> None:
+def _ingest_batch(docs: list[SourceDocument], store: Store, doc_type: str | None, run: _Run,
+                  progress: bool, label: str) -> None:
+    report, record = run.report, run.record
     t0 = time.perf_counter()
     cleaned = [clean_lines(d.lines) for d in docs]
     boilerplate = find_tail_boilerplate(cleaned)
@@ -302,7 +344,6 @@ def _ingest_batch(docs: list[SourceDocument], store: Store, doc_type: str | None
             t3 = time.perf_counter()
         except JianyanError as exc:
             record(Outcome(doc.source, "failed", exc.message, exc.code, doc.external_id))
-            log.info("导入失败 %s：%s", doc.source, exc.message)
             continue
         except (RecursionError, ValueError, IndexError, KeyError, TypeError) as exc:
             # A defect of ours on an odd document must not fail the rest of its batch.

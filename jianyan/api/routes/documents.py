@@ -57,7 +57,7 @@ def delete_document(ref: str, request: Request) -> dict:
 
 
 @router.post("/api/documents", dependencies=write, status_code=202,
-             responses=error_responses(401, 403, 415, 422, 503, 507),
+             responses=error_responses(401, 403, 408, 415, 422, 503, 507),
              openapi_extra=multipart_body(files={"type": "array", "items": BINARY, "minItems": 1},
                                           mapping={"type": "string", "description": "记录导出的字段映射，如 id=pkid,body=content"},
                                           doc_type={"type": "string", "enum": list(DOC_TYPES)}, required=["files"]),

@@ -20,7 +20,7 @@ from . import service_of
 
 # Every handler here is admitted first (`Service.dupes`, api/admission.py): on the event loop,
 # before the work, so that a flood of drafts is refused at once instead of taking every worker
-# thread from searches.
+# thread from searches; `Admission.run` then waits for a running place and does the work.
 router = APIRouter(tags=["查重"], dependencies=[Depends(require_dupes)])
 
 
@@ -29,18 +29,18 @@ async def dupes(req: DupesRequest, request: Request) -> dict:
     service = service_of(request)
 
     def check() -> dict:
-        with service.dupes.slot(), service.holder.use() as snap:
+        with service.holder.use() as snap:
             return snap.checker.check(req.text, req.title, tuple(req.exclude), req.limit).to_dict()
     with service.dupes.place():
-        return await run_in_threadpool(check)
+        return await service.dupes.run(request, check)
 
 
-@router.post("/api/dupes/file", responses=error_responses(401, 403, 409, 415, 422, 503),
+@router.post("/api/dupes/file", responses=error_responses(401, 403, 408, 409, 415, 422, 503),
              openapi_extra=multipart_body(file=BINARY, title={"type": "string", "maxLength": 500}, required=["file"]),
              summary="上传一份提案文件（TXT/MD/DOCX/DOC/WPS/RTF/PDF/OFD；扫描件不识别）查重")
 async def dupes_file(request: Request) -> dict:
     service = service_of(request)
-    with service.dupes.place():  # before the upload is even read
+    with service.dupes.place():  # before the upload is even read (within a deadline: `read_form`)
         return await _dupes_file(service, request)
 
 
@@ -54,13 +54,12 @@ async def _dupes_file(service, request: Request) -> dict:
     try:
         saved = await run_in_threadpool(save_uploads, [upload], folder)
 
-        def check() -> dict:
-            with service.dupes.slot():  # the file is read in the sandbox (ingest/sandbox.py)
-                validate(saved, names=False)  # a draft is never stored: its name is no one's identity
-                draft = read_draft(saved[0].path, saved[0].name, title=title)
-                with service.holder.use() as snap:
-                    return snap.checker.check_draft(draft).to_dict()
-        return await run_in_threadpool(check)
+        def check() -> dict:  # the file is read in the sandbox (ingest/sandbox.py)
+            validate(saved, names=False)  # a draft is never stored: its name is no one's identity
+            draft = read_draft(saved[0].path, saved[0].name, title=title)
+            with service.holder.use() as snap:
+                return snap.checker.check_draft(draft).to_dict()
+        return await service.dupes.run(request, check)
     finally:
         await form.close()
         shutil.rmtree(folder, ignore_errors=True)
@@ -71,9 +70,9 @@ async def clusters(request: Request, year: int | None = Query(None, ge=0, le=999
     service = service_of(request)
 
     def group() -> dict:
-        with service.dupes.slot(), service.holder.use() as snap:
+        with service.holder.use() as snap:
             if year not in snap.clusters:
                 snap.clusters[year] = snap.checker.cluster(year)
             return {"year": year, "clusters": snap.clusters[year]}
     with service.dupes.place():
-        return await run_in_threadpool(group)
+        return await service.dupes.run(request, group)

@@ -17,8 +17,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ...documents import SourceDocument, lines_from_text
-from ...errors import CorruptFile, EmptyDocument, LimitExceeded, MappingError
+from ...errors import BadFileName, CorruptFile, EmptyDocument, LimitExceeded, MappingError
 from ...hashing import sha256_hex
+from ...names import name_problem, normalise
 from ..encoding import decode_text
 from ..limits import ReadLimits
 
@@ -244,9 +245,11 @@ _READERS = {"csv": _rows_csv, "jsonl": _rows_jsonl, "xlsx": _rows_xlsx}
 def read_records(path: Path, fmt: str, file_id: str, mapping: FieldMapping, name: str | None = None,
                  limits: ReadLimits | None = None) -> tuple[list[SourceDocument], list[RecordProblem]]:
     """`name` (default: the path) is how records are named to users: `name#row`. Every row of
-    the file becomes a document or a problem: the counts add up to the rows."""
+    the file becomes a document or a problem: the counts add up to the rows. An id from the id
+    column is a document's name: NFC, refused as file names are (`names.name_problem`)."""
     label = name or str(path)
-    header, rows, problems = _READERS[fmt](path, limits or ReadLimits())
+    limits = limits or ReadLimits()
+    header, rows, problems = _READERS[fmt](path, limits)
     for p in problems:  # named as the user knows the file
         p.source = p.source.replace(str(path), label, 1)
     if not header:
@@ -255,13 +258,18 @@ def read_records(path: Path, fmt: str, file_id: str, mapping: FieldMapping, name
     used = set(columns.values())
     docs: list[SourceDocument] = []
     seen: set[str] = set()
+    chars = 0  # every cell of the records kept (body, mapped fields, extra, id): the file's text
     for rownum, row in rows:
         source = f"{label}#{rownum}"
         body = (row.get(columns["body"]) or "").strip()
         if not body:
             problems.append(RecordProblem(source, f"第 {rownum} 行正文为空，已跳过", "empty"))
             continue
-        ext_id = (row.get(columns["id"]) or "").strip() if "id" in columns else ""
+        ext_id = normalise((row.get(columns["id"]) or "").strip()) if "id" in columns else ""
+        problem = name_problem(ext_id, f"第 {rownum} 行的编号") if ext_id else None
+        if problem:
+            problems.append(RecordProblem(source, f"{problem}（该行已跳过）", BadFileName.code))
+            continue
         ext_id = ext_id or f"{file_id}#{rownum}"
         if ext_id in seen:
             problems.append(RecordProblem(source, f"第 {rownum} 行编号“{ext_id}”与前面的记录重复，已跳过",
@@ -271,8 +279,10 @@ def read_records(path: Path, fmt: str, file_id: str, mapping: FieldMapping, name
         fields = {k: (row.get(col) or "").strip() for k, col in columns.items()
                   if k not in ("id", "body") and (row.get(col) or "").strip()}
         extra = {k: v for k, v in row.items() if k not in used and v not in (None, "")}
+        chars += sum(len(v) for v in row.values())
+        limits.check("chars", chars, label)
         digest = sha256_hex(json.dumps([columns, row], ensure_ascii=False, sort_keys=True))
-        docs.append(SourceDocument(ext_id, source, fmt, lines_from_text(body), digest, fields, extra))
+        docs.append(SourceDocument(ext_id, source, fmt, lines_from_text(body), digest, fields, extra, rownum))
     if not docs and not problems:  # a header and nothing else: no silent "0 documents"
         raise EmptyDocument("文件中只有表头，没有记录", path=label)
     return docs, problems
