@@ -142,6 +142,7 @@ class Library:
                mapping: FieldMapping | None = None, doc_type: str | None = None, *,
                index: bool = True, embedder=None, progress: bool = False, label: str = "上传",
                on_outcome: Callable[[Outcome], None] | None = None,
+               on_pages: Callable[[str, int, int], None] | None = None,
                before_sync: Callable[[], None] | None = None,
                on_embed: EmbedProgress | None = None) -> WriteResult:
         """Ingest `paths` (files and folders, each a batch) or `files` (named files, one batch),
@@ -151,7 +152,7 @@ class Library:
                 with self.open_store() as store:
                     if files is not None:
                         report = ingest_files(files, store, mapping, doc_type, progress=progress, label=label,
-                                              on_outcome=on_outcome)
+                                              on_outcome=on_outcome, on_pages=on_pages)
                     else:
                         report = ingest_paths(list(paths), store, mapping, doc_type, progress=progress,
                                               on_outcome=on_outcome)

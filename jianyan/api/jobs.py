@@ -48,6 +48,7 @@ class Job:
     omitted: int = 0  # outcomes counted but not listed
     embed_done: int = 0
     embed_total: int = 0
+    recognising: dict = field(default_factory=dict)  # a scan being recognised: file, pages done, pages
     error: str = ""
     created_at: str = field(default_factory=_now)
     finished_at: str = ""
@@ -63,6 +64,9 @@ class Job:
         else:
             self.omitted += 1
 
+    def on_pages(self, name: str, done: int, total: int) -> None:
+        self.recognising = {"file": name, "done_pages": done, "total_pages": total}
+
     def on_embed(self, done: int, total: int) -> None:
         self.embed_done, self.embed_total = done, total
 
@@ -74,6 +78,7 @@ class Job:
                           "external_id": o.external_id} for o in list(self.outcomes)],
             "outcomes_truncated": self.omitted > 0, "outcomes_omitted": self.omitted,
             "embedding": {"done_chars": self.embed_done, "total_chars": self.embed_total},
+            "recognising": dict(self.recognising),  # {} unless a scan was recognised
             "error": self.error, "created_at": self.created_at, "finished_at": self.finished_at,
             "seconds": round(self.seconds, 2),
         }

@@ -177,7 +177,7 @@ class Service:
         with self.write_lock:
             result = self.library.ingest(files=job.files, mapping=job.mapping, doc_type=job.doc_type,
                                          embedder=self.bulk_embedder, label="上传", on_outcome=job.on_outcome,
-                                         before_sync=embedding, on_embed=job.on_embed)
+                                         on_pages=job.on_pages, before_sync=embedding, on_embed=job.on_embed)
             if result.ingest.stored:
                 job.phase = "indexing"
                 self._swap()

@@ -966,11 +966,18 @@
     const emb = job.embedding || {};
     const fraction = emb.total_chars ? emb.done_chars / emb.total_chars : 0;
     const finished = job.status === "done" || job.status === "failed";
+    const ocr = job.recognising || {};
+    const reading = !finished && job.phase === "reading" && ocr.total_pages;
     fill(box,
       el("div", { class: "job-head" },
         el("span", { class: `badge job-${job.status}`, "data-testid": "job-phase" }, job.phase_name || job.phase),
         el("span", { class: "job-counts", "data-testid": "job-counts" }, countsText(job.counts || {}, job.files || [])),
         finished && job.seconds ? el("span", { class: "muted" }, `用时 ${job.seconds} 秒`) : null),
+      reading ? el("div", { class: "progress-block", "data-testid": "job-ocr" },
+        el("div", { class: "progress-label" }, el("span", null, `识别扫描件 ${ocr.file}`),
+          el("span", null, `${ocr.done_pages} / ${ocr.total_pages} 页`)),
+        el("div", { class: "bar" }, el("div", { class: "bar-fill",
+          style: { width: `${Math.round(100 * ocr.done_pages / ocr.total_pages)}%` } }))) : null,
       !finished && emb.total_chars ? el("div", { class: "progress-block" },
         el("div", { class: "progress-label" }, el("span", null, "向量化"),
           el("span", null, `${num(emb.done_chars)} / ${num(emb.total_chars)} 字`)),
