@@ -17,7 +17,7 @@ documents, never one replacing the other. What is done to a name, and only this:
 
 Record exports: the record's own id (a column) is the external id, trimmed of blank ends (padded
 cells are common in exports) and then held to the same rules (NFC, no invisible characters, at most
-`MAX_NAME_CHARS`), row by row (`readers/records.py`).
+`MAX_RECORD_ID_CHARS`: ids are often URLs), row by row (`readers/records.py`).
 """
 
 from __future__ import annotations
@@ -29,6 +29,9 @@ import unicodedata
 # file is refused; the longest id, percent-encoded in a URL (9 characters per Chinese character),
 # still fits the service's 4,096-character URL limit.
 MAX_NAME_CHARS = 255
+# A record's id is no file name: exports key records by URLs (a percent-encoded Wikisource URL of
+# the work reports is 283 characters). Still bounded, so that it can be shown and referred to.
+MAX_RECORD_ID_CHARS = 2048
 
 _INVISIBLE_CATEGORIES = {"Cc", "Cf", "Zl", "Zp"}
 _CHAR_NAMES = {
@@ -94,9 +97,9 @@ def normalise(name: str) -> str:
     return unicodedata.normalize("NFC", name)
 
 
-def name_problem(name: str, what: str = "文件名") -> str | None:
+def name_problem(name: str, what: str = "文件名", longest: int = MAX_NAME_CHARS) -> str | None:
     """Why `name` cannot be a document's name (a Chinese sentence), or None when it can.
-    `what` names the thing checked ("文件名", "路径中的文件夹名"…)."""
+    `what` names the thing checked ("文件名", "路径中的文件夹名"…); `longest`: its most characters."""
     for i, ch in enumerate(name, start=1):
         if is_invisible(ch):
             kind = _CHAR_NAMES.get(ch) or ("控制字符" if unicodedata.category(ch) == "Cc" else "格式字符")
@@ -106,8 +109,8 @@ def name_problem(name: str, what: str = "文件名") -> str | None:
             return f"{what}“{shown_path(name)}”不是有效的 UTF-8 或 GBK 编码，请改名后再导入"
     if name != name.strip():
         return f"{what}“{name}”的开头或结尾有空白字符，请删去后再导入"
-    if len(name) > MAX_NAME_CHARS:
-        return (f"{what}过长（{len(name)} 个字符，最多 {MAX_NAME_CHARS} 个），"
+    if len(name) > longest:
+        return (f"{what}过长（{len(name)} 个字符，最多 {longest:,} 个），"
                 f"为免与其他文件混为同一篇文档，请改短后再导入：{name[:40]}…")
     return None
 

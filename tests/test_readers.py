@@ -127,20 +127,21 @@ BODY = "建议加快推进社区养老服务设施建设，完善居家养老服
 
 def test_record_ids_follow_the_name_rules(tmp_path):
     """An id from the id column is a document's name: NFC, and refused (that row alone, named)
-    for an invisible character or more than 255 characters, as a file name is."""
+    for an invisible character, as a file name is, or more than 2,048 characters (ids are often
+    URLs: longer than a file name may be)."""
     path = tmp_path / "导出.csv"
-    rows = [("编号", "内容"), ("A\u200b1", BODY), ("长" * 256, BODY), ("cafe\u0301", BODY), ("café", BODY),
-            ("长" * 255, BODY), ("R-6", BODY)]
+    rows = [("编号", "内容"), ("A\u200b1", BODY), ("长" * 2049, BODY), ("cafe\u0301", BODY), ("café", BODY),
+            ("长" * 2048, BODY), ("R-6", BODY)]
     path.write_text("\n".join(",".join(r) for r in rows), encoding="utf-8")
     docs, problems = read_file(path, path.name)
-    assert [d.external_id for d in docs] == ["café", "长" * 255, "R-6"]
+    assert [d.external_id for d in docs] == ["café", "长" * 2048, "R-6"]
     by_source = {p.source: p for p in problems}
     assert sorted(by_source) == [f"{path}#2", f"{path}#3", f"{path}#5"], problems
     zero_width, too_long, repeated = (by_source[f"{path}#{n}"] for n in (2, 3, 5))
     assert zero_width.code == too_long.code == "bad_name"
     assert zero_width.message.startswith("第 2 行的编号“A<U+200B>1”") and "看不见" in zero_width.message
     assert "\u200b" not in zero_width.message
-    assert too_long.message.startswith("第 3 行的编号过长（256 个字符，最多 255 个）"), too_long.message
+    assert too_long.message.startswith("第 3 行的编号过长（2049 个字符，最多 2,048 个）"), too_long.message
     # NFD and NFC are one id: the second spelling is the same record id repeated.
     assert repeated.code == "duplicate_id" and "“café”" in repeated.message
 

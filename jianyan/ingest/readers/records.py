@@ -19,7 +19,7 @@ from pathlib import Path
 from ...documents import SourceDocument, lines_from_text
 from ...errors import BadFileName, CorruptFile, EmptyDocument, LimitExceeded, MappingError
 from ...hashing import sha256_hex
-from ...names import name_problem, normalise
+from ...names import MAX_RECORD_ID_CHARS, name_problem, normalise
 from ..encoding import decode_text
 from ..limits import ReadLimits
 
@@ -266,7 +266,7 @@ def read_records(path: Path, fmt: str, file_id: str, mapping: FieldMapping, name
             problems.append(RecordProblem(source, f"第 {rownum} 行正文为空，已跳过", "empty"))
             continue
         ext_id = normalise((row.get(columns["id"]) or "").strip()) if "id" in columns else ""
-        problem = name_problem(ext_id, f"第 {rownum} 行的编号") if ext_id else None
+        problem = name_problem(ext_id, f"第 {rownum} 行的编号", MAX_RECORD_ID_CHARS) if ext_id else None
         if problem:
             problems.append(RecordProblem(source, f"{problem}（该行已跳过）", BadFileName.code))
             continue
