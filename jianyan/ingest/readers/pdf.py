@@ -83,6 +83,7 @@ def _page_lines(pdf, path: Path, limits: ReadLimits, progress) -> tuple[list[lis
         for number, page in enumerate(pdf.pages, 1):
             lines = [ln for ln in page.extract_text_lines(return_chars=False) if ln["text"].strip()]
             if _is_scanned(page, lines):
+                needs_no_ocr(limits, str(path))  # a 查重 draft: refused in words, not as a limit
                 scanned.append(number)
                 limits.check("ocr_pages", len(scanned), str(path))
             pages.append(lines)
@@ -90,7 +91,6 @@ def _page_lines(pdf, path: Path, limits: ReadLimits, progress) -> tuple[list[lis
             limits.check("chars", chars, str(path))
             page.close()  # drops the page's parsed objects: memory stays one page's
         if scanned:
-            needs_no_ocr(limits, str(path))
             for number in scanned:  # rendered one at a time: memory stays one page's
                 image, scale = _render(pdf.pages[number - 1], limits)
                 done, info = recognise_pages([image], [number], limits, None, str(path), scale)
