@@ -52,12 +52,30 @@ def _ole_kind(path: Path, suffix: str) -> str:
                               path=str(path))
 
 
+def _reads_as_text(head: bytes) -> bool:
+    """The start of a file decodes as UTF-8 or GB18030 text (a cut last character allowed),
+    with no control characters but line ends and tabs."""
+    for encoding in ("utf-8", "gb18030"):
+        try:
+            text = head.decode(encoding)
+        except UnicodeDecodeError as exc:
+            if exc.start < len(head) - 4:
+                continue
+            text = head[:exc.start].decode(encoding)
+        return bool(text) and not any(ch < " " and ch not in "\r\n\t\f" for ch in text)
+    return False
+
+
 def sniff(path: Path) -> str:
     """Return txt, md, pdf, docx, xlsx, csv, jsonl, ofd, image, or a legacy format (doc, wps,
     rtf, xls, et); raise for unknown or mislabelled files."""
     suffix = path.suffix.lower()
     with open(path, "rb") as fh:
         head = fh.read(2048)
+    if (suffix in TEXT_SUFFIXES or suffix in RECORD_SUFFIXES) and suffix != ".xlsx" and _reads_as_text(head):
+        # A file named as text that reads as text is text, whatever its first bytes look like
+        # (a note quoting "%PDF-1.4", a line starting "II*", "PK" or "{\\rtf").
+        return RECORD_SUFFIXES.get(suffix) or ("md" if suffix in (".md", ".markdown") else "txt")
     if head.startswith(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"):
         return _ole_kind(path, suffix)
     if head.startswith(b"{\\rtf"):

@@ -16,7 +16,7 @@ from ..errors import LimitExceeded
 _SETTINGS = {
     "seconds": ("JIANYAN_READ_SECONDS", "读取用时（秒）", 0.1, 86_400),
     "memory_mb": ("JIANYAN_READ_MEMORY_MB", "读取内存（MB）", 64, 1 << 20),
-    "pages": ("JIANYAN_READ_MAX_PAGES", "PDF 页数", 1, 10**7),
+    "pages": ("JIANYAN_READ_MAX_PAGES", "页数（PDF、OFD、多页图像）", 1, 10**7),
     "paragraphs": ("JIANYAN_READ_MAX_PARAGRAPHS", "段落数", 1, 10**9),
     "rows": ("JIANYAN_READ_MAX_ROWS", "记录行数", 1, 10**9),
     "chars": ("JIANYAN_READ_MAX_CHARS", "文字字数", 1, 10**12),

@@ -11,6 +11,8 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import resource
+import shutil
+import tempfile
 import time
 from pathlib import Path
 from typing import Callable
@@ -36,7 +38,10 @@ def read_limited(path: Path, external_id: str, mapping: FieldMapping | None = No
     limits = limits or ReadLimits.from_env()
     shown = name or str(path)
     receiver, sender = _CONTEXT.Pipe(duplex=False)
-    child = _CONTEXT.Process(target=_child, args=(sender, path, external_id, mapping, name, limits),
+    # The child's temporary files (a LibreOffice conversion: a copy of the file) go in a folder
+    # the parent removes, even when it has to kill the child.
+    scratch = tempfile.mkdtemp(prefix="jianyan-read-")
+    child = _CONTEXT.Process(target=_child, args=(sender, path, external_id, mapping, name, limits, scratch),
                              name="jianyan-reader", daemon=True)
     t0 = time.monotonic()
     child.start()
@@ -60,6 +65,7 @@ def read_limited(path: Path, external_id: str, mapping: FieldMapping | None = No
             child.kill()
         child.join(5)
         receiver.close()
+        shutil.rmtree(scratch, ignore_errors=True)
     log.debug("read %s in %.2f s", shown, time.monotonic() - t0)
     if kind == "ok":
         return payload
@@ -68,7 +74,8 @@ def read_limited(path: Path, external_id: str, mapping: FieldMapping | None = No
     raise (error_class(message, limit=limit, path=shown) if limit else error_class(message, path=shown))
 
 
-def _child(sender, path, external_id, mapping, name, limits: ReadLimits) -> None:
+def _child(sender, path, external_id, mapping, name, limits: ReadLimits, scratch: str) -> None:
+    tempfile.tempdir = scratch
     memory = limits.memory_mb * 1024 * 1024
     resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
     cpu = int(limits.seconds) + 1  # a second guard, should the parent be gone

@@ -57,10 +57,25 @@ def recognised_field(info: list[dict], total_pages: int) -> dict:
             "confidence": round(sum(p["confidence"] * p["chars"] for p in info) / chars, 3)}
 
 
-def _frames(image, count: int):
+def _frames(image, count: int, limits: ReadLimits, shown: str):
     for i in range(count):
         image.seek(i)
+        width, height = image.size  # each frame its own size: checked before it is decoded
+        limits.check("megapixels", int(width * height / 1e6), shown)
         yield image.convert("RGB")
+
+
+def _count_frames(image, most: int) -> int:
+    """Frames of a multi-page image, counted up to `most + 1` (Pillow's `n_frames` walks them all)."""
+    count = 1
+    try:
+        while count <= most:
+            image.seek(count)
+            count += 1
+    except EOFError:
+        pass
+    image.seek(0)
+    return count
 
 
 def read_image(path: Path, limits: ReadLimits | None = None,
@@ -73,7 +88,7 @@ def read_image(path: Path, limits: ReadLimits | None = None,
     Image.MAX_IMAGE_PIXELS = None  # checked below, against the setting, before anything is decoded
     try:
         image = Image.open(path)
-        count = getattr(image, "n_frames", 1)
+        count = _count_frames(image, limits.pages) if getattr(image, "is_animated", False) else 1
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
         raise CorruptFile(f"图像文件已损坏，无法读取（{type(exc).__name__}）", path=shown) from exc
     with image:
@@ -81,7 +96,8 @@ def read_image(path: Path, limits: ReadLimits | None = None,
         limits.check("megapixels", int(width * height / 1e6), shown)
         limits.check("pages", count, shown)
         try:
-            pages, info = recognise_pages(_frames(image, count), list(range(1, count + 1)), limits, progress, shown)
+            pages, info = recognise_pages(_frames(image, count, limits, shown), list(range(1, count + 1)),
+                                          limits, progress, shown)
         except (MemoryError, LimitExceeded, NeedsOCR):
             raise
         except (OSError, ValueError, SyntaxError, EOFError) as exc:  # a frame cut short or damaged
