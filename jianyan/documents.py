@@ -12,12 +12,17 @@ class SourceLine:
 
     `hard` says the reader knows this line ends a paragraph (DOCX paragraphs, PDF lines
     re-joined by geometry); plain text lines are soft and may be re-joined by cleaning.
-    `heading_level` is a heading level the source format declares (DOCX "Heading 2" → 2).
+    `heading_rank` is a heading the source declares, by a style (DOCX "Heading 2", Markdown
+    "##": `markers.style_rank`) or by its typeface (`typography.mark_headings`), at a rank in the
+    order of `markers.FAMILIES`. `look` is how the line's first characters are set and
+    `look_share` the share of the line set so (DOCX, PDF, OFD; None where the format has no fonts).
     """
 
     text: str
     hard: bool = False
-    heading_level: int | None = None
+    heading_rank: float | None = None
+    look: Any = None  # typography.Look
+    look_share: float = 0.0
 
 
 @dataclass
@@ -37,7 +42,7 @@ class SourceDocument:
 @dataclass
 class Paragraph:
     text: str
-    heading_level: int | None = None
+    heading_rank: float | None = None
 
 
 @dataclass

@@ -217,6 +217,13 @@ def test_dupes_from_an_uploaded_docx(server):
     assert result["matches"][0]["scores"]["copied_draft"] > 0.9
     bad = server.client().post("/api/dupes/file", files={"file": ("draft.docx", b"\x89PNG\r\n\x1a\n" + b"\0" * 64)})
     assert bad.status_code in (415, 422) and bad.json()["error"]["code"] == "bad_upload"
+    # A real picture (whatever its name) is read as what it is: a scan, which 查重 does not recognise.
+    from PIL import Image
+    picture = io.BytesIO()
+    Image.new("RGB", (64, 32), "white").save(picture, "PNG")
+    scan = server.client().post("/api/dupes/file", files={"file": ("draft.docx", picture.getvalue())})
+    assert scan.status_code == 422 and scan.json()["error"]["code"] == "needs_ocr", scan.text
+    assert "查重不做文字识别" in scan.json()["error"]["message"]
 
 
 def test_clusters_group_the_near_duplicates(server):

@@ -90,9 +90,10 @@ def test_pdf_of_many_pages_refused_by_its_page_count(tmp_path):
 
 
 def test_a_reader_past_its_wall_time_is_killed(tmp_path):
-    path = _blank_pdf(tmp_path / "slow.pdf", 2000)
+    # 12,000 blank pages take ~5 s to walk (2,000 took ~0.6 s: too close to the limit to fail surely).
+    path = _blank_pdf(tmp_path / "slow.pdf", 12_000)
     with pytest.raises(LimitExceeded) as info:
-        _bounded(lambda: read_limited(path, "slow.pdf", limits=ReadLimits(seconds=0.5)), 5)
+        _bounded(lambda: read_limited(path, "slow.pdf", limits=ReadLimits(seconds=0.5, pages=20_000)), 5)
     assert info.value.limit == "seconds" and "读取用时" in info.value.message
 
 

@@ -81,3 +81,49 @@ def test_signature_survives_batch_boilerplate(real_store):
     doc = next(d for d in real_store.list_documents(doc_type="policy") if d["doc_number"] == "国函〔2018〕145号")
     assert (doc["date"], doc["issuer"]) == ("2018-11-23", "国务院")
     assert "国务院\n2018年11月23日" in real_store.get_document(doc["id"])["text"]
+
+
+@requires_shared
+def test_addressees_of_the_state_council_documents():
+    """Every document but a 国务院令 (an order is published, not addressed) names its 主送机关;
+    no proposal and no work report line is taken for one."""
+    from jianyan.ingest.metadata import find_addressees
+
+    found = {}
+    for r in jsonl(POLICIES_JSONL):
+        found[r["title"]] = find_addressees(clean_lines(lines_from_text(r["text"])))
+    orders = {t for t, r in zip(found, jsonl(POLICIES_JSONL)) if r["text"].lstrip().startswith("中华人民共和国国务院令")}
+    assert orders and all(found[t] is None for t in orders)
+    assert all(found[t] for t in found if t not in orders), [t for t in found if t not in orders and not found[t]]
+    batch = next(r for r in jsonl(POLICIES_JSONL) if r["doc_number"] == "国函〔2018〕145号")
+    assert found[batch["title"]] == "科技部、新疆维吾尔自治区人民政府、新疆生产建设兵团"
+    assert sum(v == "各省、自治区、直辖市人民政府，国务院各部委、各直属机构" for v in found.values()) >= 20
+    reports = [find_addressees(clean_lines(lines_from_text(r["content"]))) for r in jsonl(REPORTS_JSONL)]
+    assert set(reports) <= {"各位代表", None}  # a speech's 称谓; prepare keeps 主送 for policies only
+
+
+@requires_shared
+def test_attachment_notes_of_the_state_council_documents():
+    from jianyan.ingest.metadata import find_attachments
+
+    notes = {}
+    for r in jsonl(POLICIES_JSONL):
+        names = find_attachments(clean_lines(lines_from_text(r["text"])))
+        if names:
+            notes[r["title"]] = names
+    assert len(notes) >= 6
+    two = next(v for t, v in notes.items() if "巴东县" in t)
+    assert two == ["国土资源部关于湖北省巴东县官渡口镇马鬃山村地质险情调研情况的报告",
+                   "湖北省巴东县官渡口镇马鬃山村地质险情调查专家组意见"]
+    assert all(len(v) >= 1 and all(2 <= len(n) <= 80 for n in v) for v in notes.values())
+
+
+def test_attachment_items_on_one_line_and_on_their_own_lines():
+    from jianyan.documents import Paragraph
+    from jianyan.ingest.metadata import find_attachments
+
+    one = [Paragraph("正文。"), Paragraph("附件：1.实施方案2.任务分工表")]
+    assert find_attachments(one) == ["实施方案", "任务分工表"]
+    own = [Paragraph("附件：1．实施方案"), Paragraph("2．任务分工表"), Paragraph("国务院办公厅")]
+    assert find_attachments(own) == ["实施方案", "任务分工表"]
+    assert find_attachments([Paragraph("附件3提到的情况另行说明。")]) == []

@@ -205,7 +205,7 @@ def test_any_image_mode(mode):
     res = ocr.recognise(_drawn_page(mode))
     assert [ln["text"] for ln in res.lines] == ["各省、自治区、直辖市人民政府：", "现将有关事项通知如下。"]
     assert res.angle == 0 and (res.width, res.height) == (900, 220)
-    assert set(res.lines[0]) == {"text", "x0", "x1", "top", "bottom", "confidence"}
+    assert set(res.lines[0]) == {"text", "x0", "x1", "top", "bottom", "confidence", "column"}
 
 
 def test_blank_page():

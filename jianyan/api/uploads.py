@@ -82,7 +82,7 @@ def validate(saved: list[SavedUpload], names: bool = True) -> None:
         if not suffix_of(s.name):
             problems.append({"file": s.name, "code": UnsupportedFileType.code,
                              "message": f"不支持的文件类型（{Path(s.name).suffix or '无扩展名'}）；"
-                                        f"可上传 TXT、MD、DOCX、PDF、CSV、XLSX、JSONL"})
+                                        f"可上传 TXT、MD、DOCX、DOC、WPS、RTF、PDF、OFD、图片（PNG、JPEG、TIFF、BMP）、CSV、XLSX、XLS、ET、JSONL"})
             continue
         try:
             check_content(s)

@@ -112,32 +112,32 @@ def join_lines(lines: list[SourceLine]) -> list[Paragraph]:
     paragraphs: list[Paragraph] = []
     current: str | None = None
     current_last = ""  # the last soft line joined into `current`
-    level: int | None = None
+    rank: float | None = None
     for i, (line, text) in enumerate(zip(lines, texts)):
         if is_page_number(text):
             continue
         if line.hard:
             if current is not None:
-                paragraphs.append(Paragraph(current, level))
+                paragraphs.append(Paragraph(current, rank))
                 current = None
-            paragraphs.append(Paragraph(text, line.heading_level))
+            paragraphs.append(Paragraph(text, line.heading_rank))
             continue
         if not text.strip():
             if current is not None:
-                paragraphs.append(Paragraph(current, level))
+                paragraphs.append(Paragraph(current, rank))
                 current = None
             continue
         if current is None:
-            current, level = text, line.heading_level
+            current, rank = text, line.heading_rank
         elif (_blank_mode_continues(current_last, text) if blank_mode
               else _continues(current_last, text, width)):
             current = join_wrapped(current, text)
         else:
-            paragraphs.append(Paragraph(current, level))
-            current, level = text, line.heading_level
+            paragraphs.append(Paragraph(current, rank))
+            current, rank = text, line.heading_rank
         current_last = text
     if current is not None:
-        paragraphs.append(Paragraph(current, level))
+        paragraphs.append(Paragraph(current, rank))
     return paragraphs
 
 
@@ -146,7 +146,7 @@ def split_glued(paragraph: Paragraph) -> list[Paragraph]:
     parts: list[Paragraph] = []
     for i, piece in enumerate(_PARAGRAPH_GAP.split(paragraph.text)):
         for j, sub in enumerate(_SECTION_SPLIT.split(piece)):
-            parts.append(Paragraph(sub, paragraph.heading_level if i == 0 and j == 0 else None))
+            parts.append(Paragraph(sub, paragraph.heading_rank if i == 0 and j == 0 else None))
     return parts
 
 
@@ -161,5 +161,5 @@ def clean_lines(lines: list[SourceLine]) -> list[Paragraph]:
         for part in split_glued(paragraph):
             text = tidy_spaces(part.text)
             if text:
-                out.append(Paragraph(text, part.heading_level))
+                out.append(Paragraph(text, part.heading_rank))
     return out

@@ -66,6 +66,19 @@ def _reads_as_text(head: bytes) -> bool:
     return False
 
 
+def _image_opens(path: Path) -> bool:
+    """The image's header reads (Pillow parses it without decoding pixels: cheap and bounded)."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as im:
+            return im.width > 0 and im.height > 0
+    except Image.DecompressionBombError:
+        return True  # a picture, too large: the reader's pixel limit refuses it in words
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError):
+        return False
+
+
 def sniff(path: Path) -> str:
     """Return txt, md, pdf, docx, xlsx, csv, jsonl, ofd, image, or a legacy format (doc, wps,
     rtf, xls, et); raise for unknown or mislabelled files."""
@@ -83,7 +96,11 @@ def sniff(path: Path) -> str:
     if b"%PDF-" in head[:1024]:
         return "pdf"
     if head.startswith(_IMAGE_MAGIC) or (suffix == ".bmp" and head.startswith(b"BM")):
-        return "image"
+        if _image_opens(path):
+            return "image"
+        if suffix in IMAGE_SUFFIXES:
+            raise CorruptFile("图片文件已损坏或被截断，无法读取", path=str(path))
+        # Not a picture after all: a damaged file, judged below by what its name says it is.
     if head.startswith(b"PK\x03\x04"):
         with check_zip(path) as zf:
             names = set(zf.namelist())

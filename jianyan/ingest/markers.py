@@ -83,5 +83,11 @@ def _shift(m: re.Match, offset: int):
     return _Shifted(m, offset) if offset else m
 
 
+def style_rank(level: int) -> float:
+    """The rank of a heading a style declares (DOCX "Heading 2", Markdown "##" → level 2): levels
+    1–3 go just outside 第X章, 第X节 and 一、, deeper levels stay outside 一、."""
+    return min(level, 3) - 0.5
+
+
 def starts_with_marker(text: str) -> bool:
     return match_at_start(text) is not None

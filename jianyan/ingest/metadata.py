@@ -82,6 +82,54 @@ def _title_from_text(paragraphs: list[Paragraph]) -> str | None:
     return None
 
 
+_ADDRESSEE_END = re.compile(r"[：:]$")
+# The last words of a 主送机关 (a body, or a person a 复函 answers).
+_ADDRESSEE_TAIL = re.compile(r"(政府|机关|部门|单位|部委|机构|委员会|办公厅|办公室|厅|局|委|部|署|院|会|公司|集团|学校|兵团|军区|省|市|县|区|"
+                             r"同志|代表|委员|主席|总理|省长|市长|县长|书记|先生|女士)$")
+_ATTACHMENT_NOTE = re.compile(r"^附\s*件\s*[：:]\s*(.+)$")
+_ATTACHMENT_ITEM = re.compile(r"(?:^|(?<=[^\d]))(\d{1,2})\s*[.．、]\s*")
+_ADDRESSEE_MAX = 300
+
+
+def find_addressees(paragraphs: list[Paragraph]) -> str | None:
+    """The 主送机关 (GB/T 9704 §7.3.2): a line of the head, after the title and 文号, that names
+    bodies and ends with a colon ("各省、自治区、直辖市人民政府，国务院各部委、各直属机构：")."""
+    for p in paragraphs[:8]:
+        text = p.text.strip()
+        if len(text) > _ADDRESSEE_MAX or re.search(r"[。；！？]", text):
+            if len(text) > _ADDRESSEE_MAX:
+                return None  # the body has begun
+            continue
+        name = _ADDRESSEE_END.sub("", text).strip()
+        if name != text and not starts_with_marker(text) and _ADDRESSEE_TAIL.search(name):
+            return name
+    return None
+
+
+def find_attachments(paragraphs: list[Paragraph]) -> list[str]:
+    """The 附件说明 (§7.3.5): "附件：1.名称" after the body, its further items on the lines below
+    ("2.名称"), or several on one line. The names, in order."""
+    for i, p in enumerate(paragraphs):
+        m = _ATTACHMENT_NOTE.match(p.text.strip())
+        if not m:
+            continue
+        lines = [m.group(1)]
+        for q in paragraphs[i + 1:i + 20]:
+            t = q.text.strip()
+            if not re.match(r"\d{1,2}\s*[.．、]", t) or len(t) > 80:
+                break
+            lines.append(t)
+        names: list[str] = []
+        for line in lines:
+            parts = [x.strip() for x in _ATTACHMENT_ITEM.split(line)]
+            if len(parts) == 1:
+                names.append(parts[0])
+            else:  # ["", "1", "名称", "2", "名称"…]
+                names.extend(name for name in parts[2::2] if name)
+        return [n for n in names if n and len(n) <= 80]
+    return []
+
+
 def infer_doc_type(title: str, text: str, has_doc_number: bool) -> str:
     """proposal | report | policy | other, from the title first, then from cues in the text."""
     t = title.strip()

@@ -3,7 +3,7 @@
     page = recognise(pil_image)   # -> OcrPage(lines, confidence, angle, width, height, skew)
 
 Each line is a dict with the keys pdfplumber's `extract_text_lines` gives (`text`, `x0`, `x1`,
-`top`, `bottom`) plus `confidence` (0..1), so the PDF reader's paragraph builder can re-join
+`top`, `bottom`) plus `confidence` (0..1) and `column` (`readers/lines.column_groups`), so the PDF reader's paragraph builder can re-join
 OCR lines into paragraphs by geometry exactly as it does for a text layer.
 
 The engine is the PP-OCR pipeline (DB text detector, CTC line recogniser, 0/180 line-direction
@@ -37,6 +37,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from .readers.lines import column_groups
 
 __all__ = ["ENGINE", "OcrPage", "recognise", "engine", "Engine", "Models", "Params", "bundled_models"]
 
@@ -364,7 +366,11 @@ def _lines(boxes, texts, w, h, skew, min_score, out_w, out_h) -> list[dict]:
         ys = cy + (b[:, 0] - cx) * sin + (b[:, 1] - cy) * cos
         items.append({"text": text, "x0": float(xs.min()), "x1": float(xs.max()),
                       "top": float(ys.min()), "bottom": float(ys.max()), "confidence": score})
-    ordered = [ln for col in _columns(items) for ln in _merge_rows(col)]
+    ordered = []
+    for column, group in column_groups(items):
+        for ln in _merge_rows(group):
+            ln["column"] = column
+            ordered.append(ln)
     sx, sy = out_w / w, out_h / h
     for ln in ordered:
         for k in ("x0", "x1"):
@@ -373,59 +379,6 @@ def _lines(boxes, texts, w, h, skew, min_score, out_w, out_h) -> list[dict]:
             ln[k] = round(min(max(ln[k] * sy, 0.0), out_h), 1)
         ln["confidence"] = round(min(1.0, max(0.0, ln["confidence"])), 4)
     return ordered
-
-
-def _columns(items: list[dict]) -> list[list[dict]]:
-    """Split into reading-order groups: bands of the page, each band column by column.
-
-    A gutter is a vertical strip, in the middle half of the text's width, that no line crosses
-    and that has at least three lines on each side. Lines that cross it (a title over both
-    columns) cut the page into bands; each band is read left column, then right column.
-    """
-    if len(items) < 6:
-        return [items]
-    left = min(it["x0"] for it in items)
-    right = max(it["x1"] for it in items)
-    span = right - left
-    heights = sorted(it["bottom"] - it["top"] for it in items)
-    line_h = heights[len(heights) // 2]
-    bins = 400
-    cover = np.zeros(bins, np.int32)
-    narrow = [it for it in items if it["x1"] - it["x0"] < 0.6 * span]
-    for it in narrow:
-        a = int((it["x0"] - left) / span * (bins - 1))
-        z = int(math.ceil((it["x1"] - left) / span * (bins - 1)))
-        cover[a:z + 1] += 1
-    best = None  # the widest empty run inside the middle half
-    i = bins // 4
-    while i < 3 * bins // 4:
-        if cover[i] == 0:
-            j = i
-            while j < 3 * bins // 4 and cover[j] == 0:
-                j += 1
-            if best is None or j - i > best[1] - best[0]:
-                best = (i, j)
-            i = j
-        else:
-            i += 1
-    if best is None or (best[1] - best[0]) / bins * span < 0.8 * line_h:
-        return [items]
-    gx = left + (best[0] + best[1]) / 2 / bins * span
-    lcol = [it for it in items if it["x1"] <= gx]
-    rcol = [it for it in items if it["x0"] >= gx]
-    if len(lcol) < 3 or len(rcol) < 3:
-        return [items]
-    spanning = sorted((it for it in items if it["x0"] < gx < it["x1"]), key=lambda it: it["top"])
-    groups, cuts = [], [it["top"] for it in spanning] + [math.inf]
-    prev = -math.inf
-    for k, cut in enumerate(cuts):
-        band_l = [it for it in lcol if prev <= it["top"] < cut]
-        band_r = [it for it in rcol if prev <= it["top"] < cut]
-        groups += [g for g in (band_l, band_r) if g]
-        if k < len(spanning):
-            groups.append([spanning[k]])
-            prev = spanning[k]["top"]
-    return groups
 
 
 def _merge_rows(items: list[dict]) -> list[dict]:

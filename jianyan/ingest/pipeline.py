@@ -32,7 +32,7 @@ from .chunk import chunk_blocks
 from .clean import clean_lines
 from .filetype import KNOWN_SUFFIXES
 from .limits import ReadLimits
-from .metadata import extract_metadata
+from .metadata import extract_metadata, find_addressees, find_attachments
 from .readers import RECORD_FORMATS, FieldMapping, file_hash
 from .sandbox import read_limited
 from .structure import Structure, iter_nodes, parse_structure
@@ -96,6 +96,14 @@ def prepare(doc: SourceDocument, paragraphs: list[Paragraph], doc_type: str | No
             extra[name] = doc.fields[name]
     if is_traditional(text):
         extra["script"] = "traditional"
+    # 主送机关 and 附件说明, found in simplified form and kept as written (shown with the document).
+    folded, folded_paragraphs = fold(text), _folded(paragraphs)
+    addressees = find_addressees(folded_paragraphs) if metadata.doc_type in ("policy", "other") else None
+    if addressees:
+        extra["addressees"] = restore(addressees, folded, text)
+    attachments = find_attachments(folded_paragraphs)
+    if attachments:
+        extra["attachments"] = [restore(name, folded, text) for name in attachments]
     return PreparedDocument(doc.external_id, doc.source, doc.source_format,
                             _versioned(doc.source_hash, doc_type), text, metadata,
                             structure.tree, passages, extra)
@@ -105,16 +113,16 @@ def split_paragraphs(paragraphs: list[Paragraph]) -> tuple[str, Structure, list[
     """Cleaned paragraphs → (text, heading structure, passages): what every text goes through,
     a stored document or a draft for 查重 alike."""
     text = "\n".join(p.text for p in paragraphs)
-    levels = {i: p.heading_level for i, p in enumerate(paragraphs) if p.heading_level}
+    ranks = {i: p.heading_rank for i, p in enumerate(paragraphs) if p.heading_rank is not None}
     folded = fold(text)  # markers such as 第一條 are matched in simplified form; offsets are the same
-    structure = parse_structure(folded, levels)
+    structure = parse_structure(folded, ranks)
     if folded != text:
         _restore_labels(structure, folded, text)
     return text, structure, chunk_blocks(structure.blocks, text)
 
 
 def _folded(paragraphs: list[Paragraph]) -> list[Paragraph]:
-    return [Paragraph(fold(p.text), p.heading_level) for p in paragraphs]
+    return [Paragraph(fold(p.text), p.heading_rank) for p in paragraphs]
 
 
 def _restore_labels(structure: Structure, folded: str, text: str) -> None:

@@ -109,12 +109,13 @@ def _inline_markers(paragraph: str, start_match) -> list[Cut]:
     return dedup
 
 
-def parse_structure(text: str, heading_levels: dict[int, int] | None = None) -> Structure:
+def parse_structure(text: str, heading_ranks: dict[int, float] | None = None) -> Structure:
     """Parse `text` (paragraphs separated by "\\n") into a heading tree and blocks.
 
-    `heading_levels` maps a paragraph's index to a heading level its source declared.
+    `heading_ranks` maps a paragraph's index to the rank of a heading its source declared (by a
+    style or a typeface; ranks as in `markers.FAMILIES`).
     """
-    heading_levels = heading_levels or {}
+    heading_ranks = heading_ranks or {}
     out = Structure()
     stack: list[_Open] = []
     segments: list[Block] = []
@@ -150,7 +151,7 @@ def parse_structure(text: str, heading_levels: dict[int, int] | None = None) -> 
             fam, number, m = start_match
             cuts.append(Cut(m.start(), m.end(), fam, number, False))
             start_info = (fam, number)
-        elif index in heading_levels:
+        elif index in heading_ranks:
             cuts.append(Cut(0, 0, None, None, False))
             start_info = None
         else:
@@ -165,9 +166,7 @@ def parse_structure(text: str, heading_levels: dict[int, int] | None = None) -> 
             label = heading_label(paragraph, at, fam, marker_end)
             heading_alone = label == paragraph.strip().rstrip("。；;：:")
             if fam is None:
-                level = heading_levels[index]
-                rank = min(level, 3) - 0.5
-                open_heading(p_start, label, None, rank, None, scoped=False, inline=False)
+                open_heading(p_start, label, None, heading_ranks[index], None, scoped=False, inline=False)
                 continue
             scoped = inline or (fam.ordinal and not heading_alone)
             open_heading(p_start + at, label, fam, fam.rank, number, scoped, inline)

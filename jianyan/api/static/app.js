@@ -538,6 +538,8 @@
   function renderMeta(doc) {
     const rows = [
       ["编号", doc.external_id], ["文号", doc.doc_number], ["类型", typeName(doc.doc_type)],
+      ["主送", (doc.extra || {}).addressees],
+      ["附件", ((doc.extra || {}).attachments || []).map((n, i, all) => all.length > 1 ? `${i + 1}. ${n}` : n).join("；") || null],
       ["日期", doc.date || (doc.year ? `${doc.year} 年` : null)], ["提案人", doc.doc_type === "proposal" ? doc.author : null],
       ["作者", doc.doc_type !== "proposal" ? doc.author : null], ["发文机关", doc.issuer], ["类别", doc.category],
       ["篇幅", `${num(doc.n_chars)} 字，${num(doc.n_passages)} 段`], ["来源", doc.source],

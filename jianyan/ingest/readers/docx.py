@@ -1,4 +1,5 @@
-"""DOCX with python-docx: paragraphs and tables in document order, heading styles kept."""
+"""DOCX with python-docx: paragraphs and tables in document order, heading styles kept, and
+each paragraph's typeface (for the headings only a typeface marks: `typography.py`)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ from ...documents import SourceLine
 from ...errors import CorruptFile, EmptyDocument
 from ..filetype import check_zip
 from ..limits import ReadLimits
+from ..markers import style_rank
+from ..typography import Look, leading_look, look_of, mark_headings
 
 _HEADER_CELL_MAX = 20  # characters: a column name, not a sentence
 _NUMBER = re.compile(r"[\d.,%％\-－—]+")
@@ -83,6 +86,66 @@ def _key_value(rows: list[list[str]]) -> bool:
     return all(len(_distinct(r)) == 2 for r in rows) and all(len(f) <= 8 for f in firsts) and len(rows) <= 12
 
 
+_W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
+
+
+def _run_props(rpr) -> dict:
+    """Font (East Asian first: the face of Chinese text), size in points and bold, as far as this
+    `w:rPr` sets them."""
+    out: dict = {}
+    if rpr is None:
+        return out
+    fonts = rpr.find(f"{_W}rFonts")
+    if fonts is not None:
+        name = fonts.get(f"{_W}eastAsia") or fonts.get(f"{_W}ascii") or fonts.get(f"{_W}hAnsi")
+        if name:
+            out["font"] = name
+    size = rpr.find(f"{_W}sz")
+    if size is not None:
+        try:
+            out["size"] = int(size.get(f"{_W}val")) / 2
+        except (TypeError, ValueError):
+            pass
+    bold = rpr.find(f"{_W}b")
+    if bold is not None:
+        out["bold"] = bold.get(f"{_W}val", "true").lower() not in ("0", "false", "off")
+    return out
+
+
+class _Looks:
+    """Each run's look, its unset properties inherited from the paragraph's style chain and the
+    document defaults (cached per style)."""
+
+    def __init__(self, document) -> None:
+        defaults = document.styles.element.find(f"{_W}docDefaults/{_W}rPrDefault/{_W}rPr")
+        self._defaults = _run_props(defaults)
+        self._styles: dict[str, dict] = {}
+
+    def _style(self, style) -> dict:
+        if style is None:
+            return dict(self._defaults)
+        key = style.style_id
+        if key not in self._styles:
+            chain, seen = [], set()
+            while style is not None and style.style_id not in seen and len(chain) < 20:
+                seen.add(style.style_id)
+                chain.append(style)
+                style = style.base_style
+            props = dict(self._defaults)
+            for st in reversed(chain):
+                props.update(_run_props(st.element.find(f"{_W}rPr")))
+            self._styles[key] = props
+        return self._styles[key]
+
+    def paragraph(self, para) -> tuple[Look | None, float]:
+        base = self._style(para.style)
+        runs = []
+        for run in para.runs:
+            props = {**base, **_run_props(run._element.rPr)}
+            runs.append((run.text, look_of(props.get("font"), props.get("size"), props.get("bold", False))))
+        return leading_look(runs)
+
+
 def read_docx(path: Path, limits: ReadLimits | None = None) -> tuple[list[SourceLine], dict]:
     import docx  # python-docx
     from docx.opc.exceptions import PackageNotFoundError
@@ -105,6 +168,7 @@ def read_docx(path: Path, limits: ReadLimits | None = None) -> tuple[list[Source
     if document.core_properties.title:
         fields["title"] = document.core_properties.title.strip()
     lines: list[SourceLine] = []
+    looks = _Looks(document)
     for child in document.element.body.iterchildren():
         tag = child.tag.rsplit("}", 1)[-1]
         if tag == "p":
@@ -114,9 +178,10 @@ def read_docx(path: Path, limits: ReadLimits | None = None) -> tuple[list[Source
             if style == "Title" and text.strip():
                 fields.setdefault("title", text.strip())
             m = _HEADING_STYLE.match(style or "")
-            level = int(m.group(1)) if m else None
+            rank = style_rank(int(m.group(1))) if m else None
+            look, share = looks.paragraph(para)
             for piece in text.split("\n"):
-                lines.append(SourceLine(piece, hard=True, heading_level=level))
+                lines.append(SourceLine(piece, hard=True, heading_rank=rank, look=look, look_share=share))
         elif tag == "tbl":
             rows = [[cell.text.strip() for cell in row.cells] for row in Table(child, document).rows]
             for cells in rows:
@@ -126,4 +191,5 @@ def read_docx(path: Path, limits: ReadLimits | None = None) -> tuple[list[Source
             lines.extend(SourceLine(text, hard=True) for text in table_lines(rows))
     if not any(line.text.strip() for line in lines):
         raise EmptyDocument("Word 文档中没有文字内容", path=str(path))
+    mark_headings(lines)
     return lines, fields

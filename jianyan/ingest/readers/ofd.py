@@ -31,7 +31,8 @@ from ...documents import SourceLine
 from ...errors import CorruptFile, EmptyDocument, JianyanError, NeedsOCR
 from ..filetype import check_zip
 from ..limits import ReadLimits
-from .lines import body_lines, paragraphs
+from ..typography import Look, look_of
+from .lines import body_lines, carry_columns, column_groups, paragraphs
 
 # CustomData names (as 党政机关电子公文 systems and converters write them) → our fields.
 _CUSTOM_FIELDS = {
@@ -56,6 +57,7 @@ class _Run:
     size: float
     text: str
     seq: int  # order in the file: keeps runs drawn at one spot in the order they were written
+    look: Look | None = None
 
 
 def _local(tag) -> str:
@@ -237,12 +239,33 @@ def _watermark_like(obj) -> bool:
     return slanted or alpha < 128
 
 
+_MM_TO_PT = 72 / 25.4  # OFD measures in millimetres
+
+
+def _fonts(pkg: _Package, common, doc_dir: str) -> dict[str, tuple[str, bool]]:
+    """Font ID → (name, bold) from the document's resource files (PublicRes, DocumentRes)."""
+    fonts: dict[str, tuple[str, bool]] = {}
+    if common is None:
+        return fonts
+    for kind in ("PublicRes", "DocumentRes"):
+        for res in _children(common, kind):
+            member = pkg.resolve(doc_dir, _text(res), "资源文件", required=False)
+            if member is None:
+                continue
+            for el in pkg.parse(member).iter():
+                if _local(el.tag) == "Font" and el.get("ID"):
+                    name = el.get("FontName") or el.get("FamilyName") or ""
+                    fonts[el.get("ID")] = (name, (el.get("Bold") or "").lower() == "true")
+    return fonts
+
+
 class _PageReader:
     """Runs of text from one content part (a page, a template page, an annotation list)."""
 
-    def __init__(self, pkg: _Package) -> None:
+    def __init__(self, pkg: _Package, fonts: dict[str, tuple[str, bool]] | None = None) -> None:
         self.pkg = pkg
         self.seq = 0
+        self.fonts = fonts or {}
 
     def runs(self, member: str) -> tuple[list[_Run], list[str], bool]:
         """(runs, TemplateIDs the page uses, whether it draws images) of part `member`."""
@@ -299,6 +322,10 @@ class _PageReader:
         def page_xy(x: float, y: float) -> tuple[float, float]:
             return bx + a * x + c * y + e, by + b * x + d * y + f
 
+        font, bold = self.fonts.get(obj.get("Font") or "", ("", False))
+        weight = (_floats(obj.get("Weight")) or [0.0])[0]
+        look = look_of(font, size * scale * _MM_TO_PT, bold or weight >= 700) if font else None
+
         runs: list[_Run] = []
         x = y = 0.0
         for code in obj.iter():
@@ -316,7 +343,7 @@ class _PageReader:
                 for i, ch in enumerate(text):
                     px, py = page_xy(gx, gy)
                     w = (dx[i] if i < len(dx) and dx[i] else _advance(ch, size)) * scale
-                    runs.append(_Run(px, px + w, py, size * scale, ch, self.seq))
+                    runs.append(_Run(px, px + w, py, size * scale, ch, self.seq, look))
                     gx += dx[i] if i < len(dx) else (0.0 if dy else _advance(ch, size))
                     gy += dy[i] if i < len(dy) else 0.0
                 x, y = gx, gy
@@ -326,7 +353,7 @@ class _PageReader:
             last = statistics.median(given) if given else _advance(text[-1], size)
             width = sum(steps) + last
             (px0, py), (px1, _) = page_xy(x, y), page_xy(x + width, y)
-            runs.append(_Run(min(px0, px1), max(px0, px1), py, size * scale, text, self.seq))
+            runs.append(_Run(min(px0, px1), max(px0, px1), py, size * scale, text, self.seq, look))
             x += width
         return runs
 
@@ -346,6 +373,7 @@ def _lines(runs: list[_Run]) -> list[dict]:
     for group in groups:
         group.sort(key=lambda r: (r.x0, r.seq))
         text, end, prev = "", None, None
+        pieces: list[tuple[str, Look | None]] = []
         for run in group:
             if prev is not None and run.text == prev.text and abs(run.x0 - prev.x0) < 0.5 * run.size:
                 continue  # the same text drawn twice a little apart: a 仿粗体 (fake bold)
@@ -353,14 +381,31 @@ def _lines(runs: list[_Run]) -> list[dict]:
             if text and gap > 0.3 * run.size and not text[-1].isspace() and not run.text[0].isspace():
                 text += " "
             text += run.text
+            pieces.append((run.text, run.look))
             end = max(end, run.x1) if end is not None else run.x1
             prev = run
         if text.strip():
             size = statistics.median(r.size for r in group)
             y = statistics.median(r.y for r in group)
             lines.append({"text": text.strip(), "x0": min(r.x0 for r in group),
-                          "x1": max(r.x1 for r in group), "top": y - size, "bottom": y})
+                          "x1": max(r.x1 for r in group), "top": y - size, "bottom": y,
+                          "runs": pieces})
     return lines
+
+
+def _page_lines(runs: list[_Run]) -> list[dict]:
+    """A page's lines in reading order: on a two-column page, band by band and column by column
+    (`column_groups` on the runs), so that lines at one height in two columns stay apart."""
+    boxes = [{"x0": r.x0, "x1": r.x1, "top": r.y - r.size, "bottom": r.y, "run": r} for r in runs]
+    groups = column_groups(boxes)
+    if len(groups) == 1:
+        return _lines(runs)
+    out = []
+    for column, group in groups:
+        for line in _lines([b["run"] for b in group]):
+            line["column"] = column
+            out.append(line)
+    return out
 
 
 def read_ofd(path: Path, limits: ReadLimits | None = None) -> tuple[list[SourceLine], dict]:
@@ -401,7 +446,7 @@ def _read(pkg: _Package) -> tuple[list[SourceLine], dict]:
                  (_children(common, "TemplatePage") if common is not None else []) if t.get("ID")}
     annots = _annotations(pkg, document, doc_dir)
 
-    reader = _PageReader(pkg)
+    reader = _PageReader(pkg, _fonts(pkg, common, doc_dir))
     pages: list[list[dict]] = []
     used_templates: set[str] = set()
     any_images = False
@@ -423,12 +468,13 @@ def _read(pkg: _Package) -> tuple[list[SourceLine], dict]:
         if page.get("ID") in annots:
             annot_runs, _, _ = reader.runs(annots[page.get("ID")])
             runs.extend(annot_runs)
-        pages.append(_lines(runs))
+        pages.append(_page_lines(runs))
     if not any(pages):
         if any_images:
             raise NeedsOCR("OFD 文件没有文字层（可能是扫描件，页面只有图像），需要先做 OCR 识别，暂不支持导入",
                            path=pkg.path)
         raise EmptyDocument("OFD 文档中没有文字内容", path=pkg.path)
+    carry_columns(pages)
     lines = paragraphs(body_lines(pages))
     if not lines:
         raise EmptyDocument("OFD 文档中除页码外没有文字内容", path=pkg.path)

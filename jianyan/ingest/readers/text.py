@@ -8,6 +8,7 @@ from ...documents import SourceLine, lines_from_text
 from ...errors import EmptyDocument
 from ..encoding import decode_text
 from ..limits import ReadLimits
+from ..markers import style_rank
 
 _MD_HEADING = re.compile(r"^(#{1,6})\s+(.*)$")
 _MD_NOISE = re.compile(r"(\*\*|__|`)")
@@ -24,7 +25,7 @@ def read_text(data: bytes, path: str, limits: ReadLimits | None = None) -> tuple
     for line in lines_from_text(text):
         m = _MD_HEADING.match(line.text)
         if m:  # Markdown heading: keep the words, remember the level
-            lines.append(SourceLine(m.group(2).strip(), hard=True, heading_level=len(m.group(1))))
+            lines.append(SourceLine(m.group(2).strip(), hard=True, heading_rank=style_rank(len(m.group(1)))))
         else:
             lines.append(SourceLine(_MD_NOISE.sub("", line.text)))
     return lines, {"encoding": encoding}
