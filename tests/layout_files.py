@@ -11,6 +11,7 @@ in 仿宋, the title larger. A document can also be set in two columns.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 from docx import Document
@@ -22,15 +23,17 @@ from docx.shared import Mm, Pt
 
 # Faces as an office's DOCX names them, and as this machine's fonts can print them (LibreOffice
 # has no 黑体/楷体/仿宋 here; Debian's Noto and AR PL fonts stand in for them in a PDF).
-OFFICE_FACES = {"title": "方正小标宋简体", "heading": "黑体", "sub": "楷体_GB2312", "body": "仿宋_GB2312"}
-PRINT_FACES = {"title": "Noto Serif CJK SC", "heading": "Noto Sans CJK SC", "sub": "AR PL UKai CN",
-               "body": "AR PL UMing CN"}
-SIZES = {"title": 22, "heading": 16, "sub": 16, "body": 16}
+OFFICE_FACES = {"title": "方正小标宋简体", "head": "楷体_GB2312", "heading": "黑体", "sub": "楷体_GB2312",
+                "body": "仿宋_GB2312"}
+PRINT_FACES = {"title": "Noto Serif CJK SC", "head": "AR PL UKai CN", "heading": "Noto Sans CJK SC",
+               "sub": "AR PL UKai CN", "body": "AR PL UMing CN"}
+SIZES = {"title": 22, "head": 16, "heading": 16, "sub": 16, "body": 16}
 
 
 def report_items(jsonl: Path, year: int = 2003) -> list[tuple[str, str]]:
-    """(kind, text) of the year's report: "title", "heading" (一、…), "sub" (an unnumbered
-    sub-heading: a short line without a sentence end after three blank lines) or "body"."""
+    """(kind, text) of the year's report: "title", "head" (lines before the first body line:
+    subtitle, speaker, date), "heading" (一、…), "sub" (an unnumbered sub-heading: a short line
+    without a sentence end after three blank lines) or "body"."""
     from jianyan.ingest.markers import match_at_start
 
     record = next(r for r in map(json.loads, jsonl.read_text(encoding="utf-8").splitlines())
@@ -45,8 +48,8 @@ def report_items(jsonl: Path, year: int = 2003) -> list[tuple[str, str]]:
         found = match_at_start(text)
         if found is not None and found[0].kind == "cn":
             items.append(("heading", text))
-        elif blanks >= 3 and len(text) <= 40 and "。" not in text and found is None:
-            items.append(("sub", text))
+        elif blanks >= 3 and 2 <= len(text) <= 40 and not re.search(r"[。！？!?]", text) and found is None:
+            items.append(("head" if not any(k == "body" for k, _ in items) else "sub", text))
         else:
             items.append(("body", text))
         blanks = 0

@@ -4,6 +4,7 @@ and two-column PDF pages in reading order, on a real work report (`layout_files.
 from __future__ import annotations
 
 import re
+import unicodedata
 
 import pytest
 
@@ -55,7 +56,8 @@ def _found(nodes):
 
 
 def _norm(text: str) -> str:
-    return re.sub(r"\s", "", text)
+    """Compared as cleaning stores it: full-width digits and letters folded, no spaces."""
+    return re.sub(r"[\s\u200b-\u200f\ufeff]", "", unicodedata.normalize("NFKC", text))
 
 
 def _same_structure(nodes, items) -> None:
@@ -113,6 +115,10 @@ def _in_reading_order(lines, items) -> None:
     would interleave the columns line by line)."""
     source = [_norm(t) for k, t in items if k != "title"]
     got = [_norm(p.text) for p in clean_lines(lines)]
+    # Nothing read twice or lost: a title across both columns is read once, whole.
+    title = _norm(items[0][1])
+    assert sum(g.count(title) for g in got) == 1
+    assert len("".join(got)) == len("".join(_norm(t) for _, t in items))
     position = {t: i for i, t in enumerate(got)}
     found = [position[t] for t in source if t in position]
     assert len(found) >= 0.97 * len(source)
@@ -167,3 +173,59 @@ def test_ofd_headings_by_font_and_columns_in_reading_order(items, tmp_path):
     lines, _ = read_ofd(ofd)
     _same_structure(_tree(lines), items)
     _in_reading_order(lines, items)
+
+
+def test_a_run_that_sets_only_its_western_font_keeps_its_styles_chinese_face(tmp_path):
+    """Word's "select all → Times New Roman" writes w:ascii only: the 楷体 the style gives the
+    Chinese text still shows, and a date whose digits are in Times is still a body line."""
+    from docx import Document
+    from docx.oxml.ns import qn
+
+    document = Document()
+    kai = document.styles.add_style("SubHeading", 1)
+    kai.element.get_or_add_rPr().get_or_add_rFonts().set(qn("w:eastAsia"), "楷体_GB2312")
+    body = document.styles["Normal"]
+    body.element.get_or_add_rPr().get_or_add_rFonts().set(qn("w:eastAsia"), "仿宋_GB2312")
+    long = "为深入贯彻落实党中央、国务院决策部署，推动全市经济社会高质量发展，现就有关事项通知如下。"
+    texts = [(long, None), ("坚持稳中求进工作总基调", "SubHeading"), (long, None), ("2024年3月15日", None)]
+    for text, style in texts:
+        para = document.add_paragraph(style=style)
+        run = para.add_run(text)
+        run._element.get_or_add_rPr().get_or_add_rFonts().set(qn("w:ascii"), "Times New Roman")
+    # A basedOn without a value (seen in converted files) ends the style chain, not the file.
+    broken = document.styles.add_style("Broken", 1)
+    based = broken.element.makeelement(qn("w:basedOn"), {})
+    broken.element.append(based)
+    document.add_paragraph(long, style="Broken")
+    path = tmp_path / "fonts.docx"
+    document.save(str(path))
+    lines, _ = read_docx(path)
+    ranked = {ln.text: ln.heading_rank for ln in lines}
+    assert ranked["坚持稳中求进工作总基调"] is not None and ranked["2024年3月15日"] is None
+    assert lines[1].look.face == "kai" and lines[3].look.face == "fangsong"
+
+
+def test_damaged_sizes_say_nothing():
+    from jianyan.ingest.typography import look_of
+
+    assert look_of("黑体", float("nan")).size is None and look_of("黑体", float("inf")).size is None
+    assert look_of("黑体", 1e400).size is None and look_of("黑体", 16.2).size == 16.0
+
+
+def test_a_signature_set_to_the_right_is_not_a_second_column():
+    """Short lines on the left and a signature block on the right leave a gutter, but no column
+    of text fills its side: the page is one column and keeps its order."""
+    from jianyan.ingest.readers.lines import column_groups
+
+    def line(text, x0, x1, top):
+        return {"text": text, "x0": x0, "x1": x1, "top": top, "bottom": top + 16}
+
+    page = [line("正文" * 14, 90, 510, 100), line("正文" * 14, 90, 510, 128), line("特此通知。", 122, 202, 156),
+            line("附件：工作方案", 122, 234, 184), line("某某市人民政府办公室", 340, 500, 240),
+            line("2024 年 1 月 10 日", 360, 500, 268), line("（此件公开发布）", 122, 250, 296)]
+    assert column_groups(page) == [(0, page)]
+    # Two real columns: each side's rows fill it.
+    cols = [line("左栏" * 6, 90, 290, 100 + 28 * i) for i in range(5)] + \
+           [line("右栏" * 6, 310, 510, 100 + 28 * i) for i in range(5)]
+    groups = column_groups(cols)
+    assert [c for c, _ in groups] == [1, 2] and all(len(g) == 5 for _, g in groups)

@@ -94,7 +94,7 @@ def _run(command: list[str], workdir: Path, deadline: float, limits: ReadLimits,
     except subprocess.TimeoutExpired:
         os.killpg(proc.pid, signal.SIGKILL)
         proc.communicate()
-        raise limits.exceeded("seconds", f"LibreOffice 转换超过 {limits.seconds * _SHARE_OF_TIME:.0f} 秒",
+        raise limits.exceeded("seconds", f"LibreOffice 转换超过 {round(limits.seconds * _SHARE_OF_TIME, 1):g} 秒",
                               shown) from None
     finally:
         if proc.poll() is None:

@@ -17,6 +17,7 @@ face, then weight). Only a document with no numbered headings at all falls back 
 
 from __future__ import annotations
 
+import math
 import re
 from collections import Counter
 from dataclasses import dataclass
@@ -30,6 +31,9 @@ if TYPE_CHECKING:
 HEADING_MAX_CHARS = 40  # a heading is a label, not a sentence (structure.HEADING_LABEL_MAX)
 _MIN_SHARE = 0.5  # of a line in its leading look: a bold first word does not make a heading
 _SENTENCE_INSIDE = re.compile(r"[。！？；!?;]")
+_HAN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+# Short lines set apart that are not headings: a 成文日期, a table's or figure's caption.
+_NOT_A_HEADING = re.compile(r"^(?:(?:19|20)\d{2}\s*年|[〇零一二三四五六七八九]{4}年|[表图]\s*\d)")
 
 # Face classes by name fragments, checked in this order (仿宋 contains 宋).
 _FACES = (
@@ -78,6 +82,8 @@ def is_bold_name(font_name: str | None) -> bool:
 
 
 def look_of(font_name: str | None, size: float | None, bold: bool | None = None) -> Look | None:
+    if size is not None and not (math.isfinite(size) and 0 < size < 10_000):
+        size = None  # a damaged size says nothing
     face = face_of(font_name)
     if face is None and size is None:
         return None
@@ -85,13 +91,20 @@ def look_of(font_name: str | None, size: float | None, bold: bool | None = None)
                 round(size * 2) / 2 if size else None)
 
 
+def _weight(text: str, han_only: bool) -> int:
+    return len(_HAN.findall(text)) if han_only else len(text.strip())
+
+
 def leading_look(runs: list[tuple[str, Look | None]]) -> tuple[Look | None, float]:
-    """The look of a line's first characters and the share of its characters in that look."""
-    total = sum(len(t.strip()) for t, _ in runs)
-    lead = next((look for t, look in runs if t.strip()), None)
+    """The look of a line's first Chinese characters and the share of its Chinese characters in
+    that look (digits and Latin letters are often set in a western font: "2024 年" in Times and
+    仿宋 is a 仿宋 line); a line without Chinese is judged on all its characters."""
+    han_only = any(_HAN.search(t) for t, _ in runs)
+    total = sum(_weight(t, han_only) for t, _ in runs)
+    lead = next((look for t, look in runs if _weight(t, han_only)), None)
     if lead is None or total == 0:
         return None, 0.0
-    return lead, sum(len(t.strip()) for t, look in runs if look == lead) / total
+    return lead, sum(_weight(t, han_only) for t, look in runs if look == lead) / total
 
 
 def _body_look(lines: list["SourceLine"]) -> Look | None:
@@ -133,8 +146,9 @@ def _rank_for(look: Look, body: Look, voted: dict[Look, float]) -> float:
 def mark_headings(lines: list["SourceLine"]) -> None:
     """Set `heading_rank` on the lines that are unnumbered headings by their look (in place).
 
-    Lines before the first long body line are the document's head (发文机关标志, 文号, title,
-    subtitle) and are left alone, as are lines that already carry a declared heading.
+    Lines before the first body line (or the 主送机关 line ending in a colon before it) are the
+    document's head (发文机关标志, 文号, title, subtitle, speaker) and are left alone, as are lines that already carry a declared
+    heading.
     """
     body = _body_look(lines)
     if body is None:
@@ -151,11 +165,14 @@ def mark_headings(lines: list["SourceLine"]) -> None:
     for ln in lines:
         text = ln.text.strip()
         if not in_body:
-            in_body = ln.look == body and len(text) > HEADING_MAX_CHARS
+            # The body itself, or the 主送机关 / 各位代表： before it (a 文号 line in the body's face
+            # is still the head).
+            in_body = ln.look == body and (len(text) > HEADING_MAX_CHARS or text.endswith(("：", ":")))
             continue
         if (ln.heading_rank is not None or ln.look is None or not text
                 or len(text) > HEADING_MAX_CHARS or ln.look_share < _MIN_SHARE
                 or _SENTENCE_INSIDE.search(text.rstrip("。")) or match_at_start(text) is not None
+                or _NOT_A_HEADING.match(text)
                 or not _stands_out(ln.look, body)):
             continue
         ln.heading_rank = _rank_for(ln.look, body, voted)

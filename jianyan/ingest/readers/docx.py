@@ -90,16 +90,18 @@ _W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 
 
 def _run_props(rpr) -> dict:
-    """Font (East Asian first: the face of Chinese text), size in points and bold, as far as this
-    `w:rPr` sets them."""
+    """The East Asian font (the face of Chinese text), the western font, size in points and bold,
+    as far as this `w:rPr` sets them; each inherited on its own (a run that sets only its
+    western font keeps its style's 楷体)."""
     out: dict = {}
     if rpr is None:
         return out
     fonts = rpr.find(f"{_W}rFonts")
     if fonts is not None:
-        name = fonts.get(f"{_W}eastAsia") or fonts.get(f"{_W}ascii") or fonts.get(f"{_W}hAnsi")
-        if name:
-            out["font"] = name
+        if fonts.get(f"{_W}eastAsia"):
+            out["east_asia"] = fonts.get(f"{_W}eastAsia")
+        if fonts.get(f"{_W}ascii") or fonts.get(f"{_W}hAnsi"):
+            out["western"] = fonts.get(f"{_W}ascii") or fonts.get(f"{_W}hAnsi")
     size = rpr.find(f"{_W}sz")
     if size is not None:
         try:
@@ -127,22 +129,26 @@ class _Looks:
         key = style.style_id
         if key not in self._styles:
             chain, seen = [], set()
-            while style is not None and style.style_id not in seen and len(chain) < 20:
-                seen.add(style.style_id)
-                chain.append(style)
-                style = style.base_style
+            try:
+                while style is not None and style.style_id not in seen and len(chain) < 20:
+                    seen.add(style.style_id)
+                    chain.append(style)
+                    style = style.base_style
+            except Exception:  # noqa: BLE001 - a damaged basedOn ends the chain, not the file
+                pass
             props = dict(self._defaults)
             for st in reversed(chain):
                 props.update(_run_props(st.element.find(f"{_W}rPr")))
             self._styles[key] = props
         return self._styles[key]
 
-    def paragraph(self, para) -> tuple[Look | None, float]:
-        base = self._style(para.style)
+    def paragraph(self, para, style) -> tuple[Look | None, float]:
+        base = self._style(style)
         runs = []
         for run in para.runs:
             props = {**base, **_run_props(run._element.rPr)}
-            runs.append((run.text, look_of(props.get("font"), props.get("size"), props.get("bold", False))))
+            font = props.get("east_asia") or props.get("western")
+            runs.append((run.text, look_of(font, props.get("size"), props.get("bold", False))))
         return leading_look(runs)
 
 
@@ -169,17 +175,22 @@ def read_docx(path: Path, limits: ReadLimits | None = None) -> tuple[list[Source
         fields["title"] = document.core_properties.title.strip()
     lines: list[SourceLine] = []
     looks = _Looks(document)
+    styles: dict[str | None, object] = {}  # python-docx scans every style for each lookup
     for child in document.element.body.iterchildren():
         tag = child.tag.rsplit("}", 1)[-1]
         if tag == "p":
             para = Paragraph(child, document)
             text = para.text.replace("\v", "\n")
-            style = para.style.name if para.style is not None else ""
+            style_id = child.style
+            if style_id not in styles:
+                styles[style_id] = para.style
+            style_obj = styles[style_id]
+            style = style_obj.name if style_obj is not None else ""
             if style == "Title" and text.strip():
                 fields.setdefault("title", text.strip())
             m = _HEADING_STYLE.match(style or "")
             rank = style_rank(int(m.group(1))) if m else None
-            look, share = looks.paragraph(para)
+            look, share = looks.paragraph(para, style_obj)
             for piece in text.split("\n"):
                 lines.append(SourceLine(piece, hard=True, heading_rank=rank, look=look, look_share=share))
         elif tag == "tbl":

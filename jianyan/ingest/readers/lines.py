@@ -113,58 +113,98 @@ def carry_columns(pages: list[list[dict]]) -> None:
             ln["column"] = 1 if ln["x1"] <= gx else 2 if ln["x0"] >= gx else 0
 
 
-def column_groups(items: list[dict]) -> list[tuple[int, list[dict]]]:
-    """Split a page's placed items (lines, words, boxes) into reading-order groups: bands of the
-    page, each band column by column; each group tagged 0 (full width), 1 (left) or 2 (right).
+def _rows(items: list[dict]) -> list[list[dict]]:
+    """Items side by side at one height, top to bottom (an item joins the row it overlaps by
+    half its height)."""
+    rows: list[list[dict]] = []
+    top = bottom = 0.0
+    for it in sorted(items, key=lambda it: (it["top"] + it["bottom"]) / 2):
+        if rows:
+            overlap = min(bottom, it["bottom"]) - max(top, it["top"])
+            if overlap > 0.5 * min(bottom - top, it["bottom"] - it["top"]):
+                rows[-1].append(it)
+                top, bottom = min(top, it["top"]), max(bottom, it["bottom"])
+                continue
+        rows.append([it])
+        top, bottom = it["top"], it["bottom"]
+    return rows
 
-    A gutter is a vertical strip, in the middle half of the text's width, that no item crosses
-    and that has at least three items on each side. Items that cross it (a title over both
-    columns) cut the page into bands; each band is read left column, then right column.
-    """
-    if len(items) < 6:
-        return [(0, items)]
-    left = min(it["x0"] for it in items)
-    right = max(it["x1"] for it in items)
-    span = right - left
-    if span <= 0:
-        return [(0, items)]
-    heights = sorted(it["bottom"] - it["top"] for it in items)
-    line_h = heights[len(heights) // 2]
+
+def _gutter(rows: list[list[dict]], left: float, span: float) -> tuple[float, float] | None:
+    """The widest vertical strip in the middle half of the text that at most a tenth of the
+    rows cross (a title over both columns, even letter-spaced, crosses it; columns do not)."""
     bins = 400
-    cover = np.zeros(bins, np.int32)
-    narrow = [it for it in items if it["x1"] - it["x0"] < 0.6 * span]
-    for it in narrow:
-        a = int((it["x0"] - left) / span * (bins - 1))
-        z = int(math.ceil((it["x1"] - left) / span * (bins - 1)))
-        cover[a:z + 1] += 1
-    best = None  # the widest empty run inside the middle half
-    i = bins // 4
+    cover = np.zeros(bins + 1, np.int32)
+    for row in rows:
+        marks = np.zeros(bins + 1, np.int8)
+        for it in row:
+            a = int((it["x0"] - left) / span * (bins - 1))
+            z = int(math.ceil((it["x1"] - left) / span * (bins - 1)))
+            marks[max(0, a):max(0, z) + 1] = 1
+        cover += marks
+    allowed = int(0.1 * len(rows))
+    best, i = None, bins // 4
     while i < 3 * bins // 4:
-        if cover[i] == 0:
+        if cover[i] <= allowed:
             j = i
-            while j < 3 * bins // 4 and cover[j] == 0:
+            while j < 3 * bins // 4 and cover[j] <= allowed:
                 j += 1
             if best is None or j - i > best[1] - best[0]:
                 best = (i, j)
             i = j
         else:
             i += 1
-    if best is None or (best[1] - best[0]) / bins * span < 0.8 * line_h:
+    if best is None:
+        return None
+    return left + best[0] / bins * span, left + best[1] / bins * span
+
+
+def column_groups(items: list[dict]) -> list[tuple[int, list[dict]]]:
+    """Split a page's placed items (lines, words, boxes) into reading-order groups: bands of the
+    page, each band column by column; each group tagged 0 (full width), 1 (left) or 2 (right).
+
+    Items are first put into rows (one height). A gutter is a vertical strip in the middle half
+    of the text's width that at most a tenth of the rows cross; a page has two columns only if
+    on each side at least three rows have text that fills most of that side (a form's short
+    cells, or a signature set to the right, do not). A row that crosses the gutter (a
+    title over both columns) is read whole and cuts the page into bands; each band is read left
+    column, then right column.
+    """
+    if len(items) < 6 or not all(math.isfinite(it[k]) for it in items for k in ("x0", "x1", "top", "bottom")):
         return [(0, items)]
-    gx = left + (best[0] + best[1]) / 2 / bins * span
-    lcol = [it for it in items if it["x1"] <= gx]
-    rcol = [it for it in items if it["x0"] >= gx]
-    if len(lcol) < 3 or len(rcol) < 3:
+    left = min(it["x0"] for it in items)
+    right = max(it["x1"] for it in items)
+    span = right - left
+    if span <= 0:
         return [(0, items)]
-    spanning = sorted((it for it in items if it["x0"] < gx < it["x1"]), key=lambda it: it["top"])
+    rows = _rows(items)
+    heights = sorted(it["bottom"] - it["top"] for it in items)
+    line_h = heights[len(heights) // 2]
+    strip = _gutter(rows, left, span)
+    if strip is None or strip[1] - strip[0] < 0.8 * line_h:
+        return [(0, items)]
+    gx = (strip[0] + strip[1]) / 2
+    # Columns of text: at least three rows on each side whose text there fills most of that side.
+    full = [0, 0]
+    for row in rows:
+        if any(it["x0"] < gx < it["x1"] for it in row):
+            continue
+        for k, (part, width) in enumerate((([it for it in row if it["x1"] <= gx], gx - left),
+                                           ([it for it in row if it["x0"] >= gx], right - gx))):
+            if part and max(it["x1"] for it in part) - min(it["x0"] for it in part) >= 0.6 * width:
+                full[k] += 1
+    if min(full) < 3:
+        return [(0, items)]
     groups: list[tuple[int, list[dict]]] = []
-    cuts = [it["top"] for it in spanning] + [math.inf]
-    prev = -math.inf
-    for k, cut in enumerate(cuts):
-        band_l = [it for it in lcol if prev <= it["top"] < cut]
-        band_r = [it for it in rcol if prev <= it["top"] < cut]
-        groups += [(column, g) for column, g in ((1, band_l), (2, band_r)) if g]
-        if k < len(spanning):
-            groups.append((0, [spanning[k]]))
-            prev = spanning[k]["top"]
+    band_l: list[dict] = []
+    band_r: list[dict] = []
+    for row in rows:
+        if any(it["x0"] < gx < it["x1"] for it in row):
+            groups += [(column, band) for column, band in ((1, band_l), (2, band_r)) if band]
+            groups.append((0, row))
+            band_l, band_r = [], []
+        else:
+            band_l += [it for it in row if it["x1"] <= gx]
+            band_r += [it for it in row if it["x0"] >= gx]
+    groups += [(column, band) for column, band in ((1, band_l), (2, band_r)) if band]
     return groups

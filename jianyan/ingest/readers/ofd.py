@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ...documents import SourceLine
-from ...errors import CorruptFile, EmptyDocument, JianyanError, NeedsOCR
+from ...errors import CorruptFile, EmptyDocument, JianyanError, LimitExceeded, NeedsOCR
 from ..filetype import check_zip
 from ..limits import ReadLimits
 from ..typography import Look, look_of
@@ -249,10 +249,14 @@ def _fonts(pkg: _Package, common, doc_dir: str) -> dict[str, tuple[str, bool]]:
         return fonts
     for kind in ("PublicRes", "DocumentRes"):
         for res in _children(common, kind):
-            member = pkg.resolve(doc_dir, _text(res), "资源文件", required=False)
-            if member is None:
-                continue
-            for el in pkg.parse(member).iter():
+            try:
+                member = pkg.resolve(doc_dir, _text(res), "资源文件", required=False)
+                tree = pkg.parse(member) if member is not None else None
+            except LimitExceeded:
+                raise
+            except JianyanError:
+                continue  # fonts only refine the structure: a damaged resource file costs them alone
+            for el in tree.iter() if tree is not None else ():
                 if _local(el.tag) == "Font" and el.get("ID"):
                     name = el.get("FontName") or el.get("FamilyName") or ""
                     fonts[el.get("ID")] = (name, (el.get("Bold") or "").lower() == "true")

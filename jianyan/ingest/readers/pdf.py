@@ -74,21 +74,23 @@ def _with_runs(line: dict) -> dict:
 def _text_lines(page) -> list[dict]:
     """The page's text lines in reading order. pdfplumber joins characters at one height across
     the whole page, so a two-column page is first cut into its bands and columns by its words
-    (`column_groups`) and each piece read on its own."""
-    def lines_of(region) -> list[dict]:
-        found = [_with_runs(ln) for ln in region.extract_text_lines(return_chars=True) if ln["text"].strip()]
+    (`column_groups`) and each piece's own characters are read into lines (no crop: a crop
+    filters the whole page again for each piece)."""
+    from pdfplumber.utils.text import chars_to_textmap
+
+    def ordered(lines) -> list[dict]:
+        found = [_with_runs(ln) for ln in lines if ln["text"].strip()]
         found.sort(key=lambda ln: (round(ln["top"]), ln["x0"]))
         return found
 
-    groups = column_groups(page.extract_words())
+    words = page.extract_words(return_chars=True)
+    groups = column_groups(words)
     if len(groups) == 1:
-        return lines_of(page)
+        return ordered(page.extract_text_lines(return_chars=True))
     out = []
-    x0, top, x1, bottom = page.bbox
-    for column, words in groups:
-        box = (max(x0, min(w["x0"] for w in words) - 0.5), max(top, min(w["top"] for w in words) - 0.5),
-               min(x1, max(w["x1"] for w in words) + 0.5), min(bottom, max(w["bottom"] for w in words) + 0.5))
-        for ln in lines_of(page.crop(box)):
+    for column, group in groups:
+        chars = [ch for word in group for ch in word["chars"]]
+        for ln in ordered(chars_to_textmap(chars).extract_text_lines(return_chars=True)):
             ln["column"] = column
             out.append(ln)
     return out
