@@ -31,8 +31,8 @@ SIZES = {"title": 22, "head": 16, "heading": 16, "sub": 16, "body": 16}
 
 
 def report_items(jsonl: Path, year: int = 2003) -> list[tuple[str, str]]:
-    """(kind, text) of the year's report: "title", "head" (lines before the first body line:
-    subtitle, speaker, date), "heading" (一、…), "sub" (an unnumbered sub-heading: a short line
+    """(kind, text) of the year's report: "title", "head" (short lines before the first body
+    paragraph or the 各位代表： line: subtitle, speaker, date), "heading" (一、…), "sub" (an unnumbered sub-heading: a short line
     without a sentence end after three blank lines) or "body"."""
     from jianyan.ingest.markers import match_at_start
 
@@ -49,7 +49,8 @@ def report_items(jsonl: Path, year: int = 2003) -> list[tuple[str, str]]:
         if found is not None and found[0].kind == "cn":
             items.append(("heading", text))
         elif blanks >= 3 and 2 <= len(text) <= 40 and not re.search(r"[。！？!?]", text) and found is None:
-            items.append(("head" if not any(k == "body" for k, _ in items) else "sub", text))
+            items.append(("sub" if any(k == "body" and (len(t) > 40 or t.endswith(("：", ":", "！")))
+                                       for k, t in items) else "head", text))
         else:
             items.append(("body", text))
         blanks = 0

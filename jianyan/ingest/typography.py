@@ -167,7 +167,7 @@ def mark_headings(lines: list["SourceLine"]) -> None:
         if not in_body:
             # The body itself, or the 主送机关 / 各位代表： before it (a 文号 line in the body's face
             # is still the head).
-            in_body = ln.look == body and (len(text) > HEADING_MAX_CHARS or text.endswith(("：", ":")))
+            in_body = ln.look == body and (len(text) > HEADING_MAX_CHARS or text.endswith(("：", ":", "！", "!")))
             continue
         if (ln.heading_rank is not None or ln.look is None or not text
                 or len(text) > HEADING_MAX_CHARS or ln.look_share < _MIN_SHARE
