@@ -28,7 +28,7 @@ def replace_atomic(path: Path, produce: Callable[[Path], None]) -> None:
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
-    _fsync_dir(path.parent)
+    fsync_dir(path.parent)
 
 
 def write_atomic(path: Path, write: Callable[[IO[bytes]], None]) -> None:
@@ -51,7 +51,7 @@ def write_text_atomic(path: Path, text: str, mode: int | None = None) -> None:
     write_atomic(path, write)
 
 
-def _fsync_dir(folder: Path) -> None:
+def fsync_dir(folder: Path) -> None:
     try:
         fd = os.open(folder, os.O_RDONLY)
     except OSError:  # some file systems do not open folders; the rename is still atomic

@@ -132,6 +132,31 @@ def docs(doc_type, limit, as_json, data_dir):
 
 
 @cli.command()
+@click.option("--json", "as_json", is_flag=True, help="输出 JSON")
+@data_option
+def stats(as_json, data_dir):
+    """文档库与索引的统计：文档、段落、索引段，向量索引的类型及其召回率。"""
+    from .index.sync import load_indexes
+
+    with open_store(data_dir) as store:
+        facets, generation = store.facets(), store.generation
+    indexes = load_indexes(data_dir)
+    if indexes is None:
+        _fail("还没有检索索引：请先用 jianyan ingest 导入文档（或运行 jianyan reindex）")
+    index = {"model_id": indexes.model_id, "generation": indexes.meta.get("generation"),
+             "consistent": indexes.meta.get("generation") == generation, **indexes.stats()}
+    if as_json:
+        click.echo(json.dumps({**facets, "index": index}, ensure_ascii=False, indent=2))
+        return
+    types = "，".join(f"{DOC_TYPE_NAMES.get(t, t)} {n}" for t, n in facets["by_type"].items())
+    click.echo(f"文档 {facets['documents']} 篇（{types}），段落 {facets['passages']} 个，{facets['chars']:,} 字")
+    kind = "精确检索" if index["kind"] == "exact" else f"近似检索（IVF，其中 {index['ann_rows']} 段）"
+    click.echo(f"索引：{index['model_id']}，{index['rows']} 段，{index['segments']} 个索引段；向量索引{kind}，"
+               f"召回率@10（相对精确检索）{index['recall_at_10']:.3f}"
+               + ("" if index["consistent"] else "；索引落后于文档库，请运行 jianyan check --repair"))
+
+
+@cli.command()
 @click.argument("ref")
 @click.option("--passages", "with_passages", is_flag=True, help="同时列出每个段落")
 @click.option("--json", "as_json", is_flag=True, help="输出 JSON")

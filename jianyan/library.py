@@ -89,9 +89,7 @@ class View:
         return self.index_generation == self.generation
 
     def warm(self) -> None:
-        """Build what the first requests would otherwise wait for: the BM25 weights, the MinHash
-        LSH Ensemble of 查重."""
-        self.indexes.keyword.prepare()
+        """Build what the first requests would otherwise wait for: the MinHash LSH Ensemble of 查重."""
         self.checker.warm()
 
     def close(self) -> None:

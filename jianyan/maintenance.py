@@ -43,10 +43,7 @@ from . import __version__
 from .atomic import replace_atomic, write_json_atomic
 from .embed.cache import EmbeddingCache
 from .errors import BackupError, JianyanError
-from .index.bm25 import BM25Index
-from .index.sync import KEYWORD_FILE, META_FILE, TITLES_FILE, SyncReport, index_dir, read_index_meta
-from .index.titles import TitleVectors
-from .index.vectors import VECTORS_FILE, open_vector_index
+from .index.sync import META_FILE, SearchIndexes, SyncReport, index_dir, index_file_paths, load_indexes, read_index_meta
 from .store import DB_NAME, InvariantViolation, Store, StoreCopy, StoreSummary
 
 log = logging.getLogger("jianyan.maintenance")
@@ -55,7 +52,6 @@ CACHE_FILE = Path("cache") / "embeddings.sqlite3"
 MANIFEST = "manifest.json"
 BACKUP_FORMAT = "jianyan-backup"
 BACKUP_VERSION = 1
-INDEX_FILES = (VECTORS_FILE, KEYWORD_FILE, TITLES_FILE, META_FILE)  # index.json last: it names the rest
 LOCK_FILE = "write.lock"  # writelock.py's; not content: a folder holding only it is empty
 
 # What `repair` does about a finding, in rising order of cost.
@@ -240,9 +236,13 @@ def index_findings(root: Path, generation: int, passage_ids: set[int], document_
     else:
         out.append(Finding("generation", "索引版本", False,
                            f"索引建于文档库第 {built_at} 版，文档库现在是第 {generation} 版", SYNC))
-    out.append(_vectors_finding(folder, meta, passage_ids))
-    out.append(_keyword_finding(folder, passage_ids))
-    out.append(_titles_finding(folder, dim, document_ids))
+    try:
+        indexes = load_indexes(root)
+    except Exception as exc:  # noqa: BLE001 - a truncated or foreign file: numpy, JSON or FAISS errors
+        return out + [Finding("vectors", "向量索引", False, f"索引段无法读取（{_reason(exc)}），需要重建", REBUILD)]
+    out.append(_vectors_finding(indexes, passage_ids))
+    out.append(_keyword_finding(indexes, passage_ids))
+    out.append(_titles_finding(indexes, document_ids))
     return out
 
 
@@ -261,44 +261,32 @@ def _model_finding(built_with: str, configured: str | None) -> Finding:
                    REBUILD)
 
 
-def _vectors_finding(folder: Path, meta: dict, passage_ids: set[int]) -> Finding:
+def _vectors_finding(indexes: SearchIndexes, passage_ids: set[int]) -> Finding:
     name = "向量索引"
-    try:
-        index = open_vector_index(folder, meta["dim"], meta["model_id"])
-        ids = index.ids()
-    except Exception as exc:  # noqa: BLE001 - a truncated or foreign file: FAISS raises RuntimeError
-        return Finding("vectors", name, False, f"{folder / VECTORS_FILE} 无法读取（{_reason(exc)}），需要重建", REBUILD)
+    ids = indexes.vectors.ids()
     if len(set(ids.tolist())) != len(ids):
         return Finding("vectors", name, False, f"有重复的段落编号（{len(ids)} 条向量），需要重建", REBUILD)
     finding = _ids_finding("vectors", name, set(ids.tolist()), passage_ids, "段")
-    if finding.ok and meta.get("passages") != len(ids):  # ids right, index.json wrong: only a rebuild rewrites it
+    if finding.ok and indexes.meta.get("passages") != len(ids):  # ids right, index.json wrong: only a rebuild rewrites it
         return Finding("vectors", name, False,
-                       f"{META_FILE} 记录 {meta.get('passages')} 段，文件里有 {len(ids)} 段：元数据与文件不符，需要重建",
+                       f"{META_FILE} 记录 {indexes.meta.get('passages')} 段，文件里有 {len(ids)} 段：元数据与文件不符，需要重建",
                        REBUILD)
     return finding
 
 
-def _keyword_finding(folder: Path, passage_ids: set[int]) -> Finding:
+def _keyword_finding(indexes: SearchIndexes, passage_ids: set[int]) -> Finding:
     name = "关键词索引"
-    try:
-        keyword = BM25Index.load(folder / KEYWORD_FILE)
-        ids, rows = keyword.ids, keyword.tf.shape[0]
-    except Exception as exc:  # noqa: BLE001 - a truncated npz: BadZipFile, EOFError, ValueError…
-        return Finding("keyword", name, False, f"{folder / KEYWORD_FILE} 无法读取（{_reason(exc)}），需要重建", REBUILD)
-    if rows != len(ids) or len(set(ids.tolist())) != len(ids):
-        return Finding("keyword", name, False, f"文件内部不一致（{len(ids)} 个编号、{rows} 行），需要重建", REBUILD)
-    return _ids_finding("keyword", name, set(ids.tolist()), passage_ids, "段")
+    without = [p.segment.name for p in indexes.passage_segments.parts if not p.segment.keyword]
+    if without:
+        return Finding("keyword", name, False, f"索引段 {'、'.join(without[:3])} 没有关键词部分，需要重建", REBUILD)
+    return _ids_finding("keyword", name, set(indexes.keyword.ids.tolist()), passage_ids, "段")
 
 
-def _titles_finding(folder: Path, dim: int, document_ids: set[int]) -> Finding:
+def _titles_finding(indexes: SearchIndexes, document_ids: set[int]) -> Finding:
     name = "标题向量"
-    try:
-        titles = TitleVectors.load(folder / TITLES_FILE, dim)
-        ids, shape = titles.ids, titles.vectors.shape
-    except Exception as exc:  # noqa: BLE001
-        return Finding("titles", name, False, f"{folder / TITLES_FILE} 无法读取（{_reason(exc)}），需要重建", REBUILD)
-    if shape != (len(ids), dim) or len(set(ids.tolist())) != len(ids):
-        return Finding("titles", name, False, f"文件内部不一致（{len(ids)} 个编号、向量 {shape}），需要重建", REBUILD)
+    ids = indexes.titles.ids
+    if len(set(ids.tolist())) != len(ids):
+        return Finding("titles", name, False, f"有重复的文档编号（{len(ids)} 个标题向量），需要重建", REBUILD)
     return _ids_finding("titles", name, set(ids.tolist()), document_ids, "篇")
 
 
@@ -475,7 +463,7 @@ def backup(data_dir: str | Path, dest: str | Path) -> BackupReport:
     files = {DB_NAME: _file_entry(dest / DB_NAME)}
     if indexes:
         files.update({f"index/{name}": _file_entry(dest / "index" / name)
-                      for name in INDEX_FILES if (dest / "index" / name).exists()})
+                      for name in index_file_paths(dest / "index", meta)})
     manifest = {"format": BACKUP_FORMAT, "version": BACKUP_VERSION, "jianyan_version": __version__,
                 "created_at": datetime.now(timezone.utc).astimezone().isoformat(timespec="seconds"),
                 "source": str(data_dir.resolve()), "generation": held.generation, "documents": held.documents,
@@ -508,9 +496,13 @@ def _backup_indexes(data_dir: Path, dest: Path, copied: StoreCopy) -> tuple[dict
     staged = index_dir(staging)
     staged.mkdir(parents=True)
     source = index_dir(data_dir)
-    for name in INDEX_FILES:  # each file was renamed into place whole: a copy is one version of it
-        if (source / name).exists():
+    try:  # segments are never changed once written, tombstones and index.json renamed into place whole
+        for name in index_file_paths(source, meta):
+            (staged / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(source / name, staged / name)
+    except FileNotFoundError:  # a sync replaced a segment while it was copied
+        shutil.rmtree(staging, ignore_errors=True)
+        return meta, False, "复制时索引被同步替换，恢复时同步"
     findings = index_findings(staging, held.generation, copied.passage_ids, copied.document_ids,
                               check_model=False)
     if not all(f.ok for f in findings):
@@ -590,8 +582,7 @@ def read_backup(src: str | Path) -> dict:
         raise BackupError(f"备份格式版本 {version} 比本程序支持的 {BACKUP_VERSION} 新，请升级 jianyan 后再恢复")
     _check_fields(path, "", manifest, _MANIFEST_FIELDS)
     files = manifest["files"]
-    allowed = {DB_NAME, *(f"index/{name}" for name in INDEX_FILES)}
-    if DB_NAME not in files or not set(files) <= allowed:
+    if DB_NAME not in files or not all(_backup_name(name) for name in files):
         raise BackupError(f"{path} 列出的文件不对（应有 {DB_NAME}），不是完整的 jianyan 备份")
     for name, entry in files.items():
         if not isinstance(entry, dict):
@@ -603,6 +594,15 @@ def read_backup(src: str | Path) -> dict:
         if file.stat().st_size != entry["bytes"] or _sha256(file) != entry["sha256"]:
             raise _damaged(file)
     return manifest
+
+
+def _backup_name(name: str) -> bool:
+    """The store, or a file of the index (`index/…`, plain names only: never `..`)."""
+    if name == DB_NAME:
+        return True
+    parts = name.split("/")
+    return len(parts) in (2, 3) and parts[0] == "index" and all(
+        p and p not in (".", "..") and "\\" not in p for p in parts[1:])
 
 
 def _refuse_links(folder: Path) -> None:

@@ -15,6 +15,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterator
 
+import numpy as np
+
 from .documents import PreparedDocument
 from .errors import AmbiguousRef, NotFound, StoreError
 from .hashing import text_hash
@@ -112,6 +114,7 @@ class PassageForIndex:
     """What the indexes are built from: a passage's text with its document title and headings."""
 
     id: int
+    document_id: int
     title: str
     heading_path: list[str]
     text: str
@@ -330,10 +333,6 @@ class Store:
                                  f"FROM documents{where}", args)
         return {r[0]: DocumentBrief(*r) for r in rows}
 
-    def passage_documents(self) -> dict[int, int]:
-        """Passage id → document id, for every passage (what the searcher groups hits by)."""
-        return dict(self.conn.execute("SELECT id, document_id FROM passages"))
-
     def passage_spans(self, doc_type: str | None = None) -> list[PassageSpan]:
         """Every passage (of documents of `doc_type`), in document and reading order."""
         join = "JOIN documents d ON d.id = p.document_id WHERE d.doc_type = ? " if doc_type else ""
@@ -360,13 +359,26 @@ class Store:
     def passage_ids(self) -> set[int]:
         return {r[0] for r in self.conn.execute("SELECT id FROM passages")}
 
-    def passage_lengths(self) -> dict[int, int]:
-        return dict(self.conn.execute("SELECT id, length(text) FROM passages"))
+    def passage_id_array(self) -> np.ndarray:
+        """Every passage id, ascending (int64): what the indexes are compared with."""
+        rows = self.conn.execute("SELECT id FROM passages ORDER BY id")
+        return np.fromiter((r[0] for r in rows), np.int64)
+
+    def document_id_array(self) -> np.ndarray:
+        rows = self.conn.execute("SELECT id FROM documents ORDER BY id")
+        return np.fromiter((r[0] for r in rows), np.int64)
+
+    def passage_lengths(self, ids: list[int]) -> int:
+        """Total characters of the passages `ids`."""
+        return sum(r[0] for r in self._by_ids("SELECT length(text) FROM passages WHERE id IN ({})", ids))
+
+    def titles_of(self, ids: list[int]) -> dict[int, str]:
+        return dict(self._by_ids("SELECT id, title FROM documents WHERE id IN ({})", ids))
 
     def passages_for_index(self, ids: list[int]) -> list[PassageForIndex]:
-        rows = self._by_ids("SELECT p.id, d.title, p.heading_path, p.text FROM passages p "
+        rows = self._by_ids("SELECT p.id, p.document_id, d.title, p.heading_path, p.text FROM passages p "
                             "JOIN documents d ON d.id = p.document_id WHERE p.id IN ({})", ids)
-        return sorted((PassageForIndex(r[0], r[1], json.loads(r[2]), r[3]) for r in rows), key=lambda p: p.id)
+        return sorted((PassageForIndex(r[0], r[1], r[2], json.loads(r[3]), r[4]) for r in rows), key=lambda p: p.id)
 
     def _by_ids(self, sql: str, ids: list[int]) -> list[sqlite3.Row]:
         ids = list(ids)

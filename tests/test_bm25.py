@@ -1,4 +1,5 @@
-"""Our BM25 against bm25s run directly on the same jieba tokens of real passages."""
+"""Our BM25 over segments against bm25s run directly on the same jieba tokens of real passages;
+segments with tombstones and merged segments against one built from scratch."""
 
 from __future__ import annotations
 
@@ -6,7 +7,8 @@ import bm25s
 import numpy as np
 import pytest
 
-from jianyan.index.bm25 import BM25Index
+from jianyan.index.bm25 import KeywordIndex
+from jianyan.index.segments import LiveSegment, SegmentData, SegmentSet, merged_data, open_segment, write_segment
 from jianyan.index.tokenize import tokenize
 
 from .conftest import CORPORA, SHARED, proposal_rows, requires_shared
@@ -29,53 +31,82 @@ def corpus():
     return texts, [tokenize(t) for t in texts]
 
 
-def test_scores_equal_bm25s(corpus):
+def keyword_index(tmp_path, groups, deleted=None) -> KeywordIndex:
+    """One segment per (ids, token lists) group; `deleted`: ids to tombstone."""
+    parts = []
+    for n, (ids, tokens) in enumerate(groups):
+        data = SegmentData.from_tokens(ids, ids, np.zeros((len(ids), 4), np.float32), tokens)
+        seg = open_segment(write_segment(tmp_path, f"p{n}-{tmp_path.name}", data))
+        rows = seg.rows_of(np.asarray(sorted(deleted or []), np.int64))[1]
+        parts.append(LiveSegment(seg, rows if len(rows) else None))
+    return KeywordIndex(SegmentSet(parts, 4))
+
+
+def all_scores(index: KeywordIndex, tokens, ids) -> np.ndarray:
+    got_ids, got, _ = index.top(tokens, max(1, len(index)))
+    by_id = dict(zip(got_ids.tolist(), got.tolist()))
+    return np.asarray([by_id.get(int(i), 0.0) for i in ids], np.float32)
+
+
+def test_scores_equal_bm25s(corpus, tmp_path):
     _, tokens = corpus
-    ours = BM25Index()
-    ours.add(list(range(len(tokens))), tokens)
+    ids = list(range(len(tokens)))
+    ours = keyword_index(tmp_path, [(ids, tokens)])
     ref = bm25s.BM25(method="lucene", k1=1.5, b=0.75)
     ref.index(tokens, show_progress=False)
+    vocab = {t for toks in tokens for t in toks}
     for q in QUERIES:
         qt = tokenize(q)
-        got = ours.scores(qt)
-        known = [t for t in qt if t in ours.vocab]
+        got = all_scores(ours, qt, ids)
+        known = [t for t in qt if t in vocab]
         want = ref.get_scores(known) if known else np.zeros(len(tokens))
         np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)
-    assert ours.scores(tokenize(QUERIES[0])).max() > 0
+        top_ids, top, idf = ours.top(qt, 10)
+        assert len(top) == min(10, int((want > 0).sum())) and (np.diff(top) <= 0).all()
+        np.testing.assert_allclose(top, np.sort(want)[::-1][:len(top)], rtol=1e-4, atol=1e-5)
+        assert set(idf) == set(qt)
+    assert all_scores(ours, tokenize(QUERIES[0]), ids).max() > 0
 
 
-def test_incremental_equals_from_scratch(corpus, tmp_path):
+def test_segments_with_tombstones_and_merges_equal_one_built_from_scratch(corpus, tmp_path):
     _, tokens = corpus
     n = len(tokens)
-    inc = BM25Index()
-    inc.add(list(range(n // 2)), tokens[: n // 2])
-    inc.add(list(range(n // 2, n)), tokens[n // 2:])
-    inc.add([10_000], [["临时", "段落"]])
-    inc.remove([10_000, 3])
-    scratch = BM25Index()
-    keep = [i for i in range(n) if i != 3]
-    scratch.add(keep, [tokens[i] for i in keep])
-    inc.save(tmp_path / "kw.npz")
-    loaded = BM25Index.load(tmp_path / "kw.npz")
-    for q in QUERIES[:4]:
+    extra = [["临时", "段落"], ["推进", "临时"]]
+    groups = [(list(range(n // 3)), tokens[: n // 3]), (list(range(n // 3, n)), tokens[n // 3:]),
+              ([10_000, 10_001], extra)]
+    gone = {10_000, 10_001, 3, n - 1}
+    (tmp_path / "a").mkdir(), (tmp_path / "b").mkdir()
+    segmented = keyword_index(tmp_path / "a", groups, deleted=gone)
+    keep = [i for i in range(n) if i not in gone]
+    scratch = keyword_index(tmp_path / "b", [(keep, [tokens[i] for i in keep])])
+    merged_folder = tmp_path / "c"
+    merged_folder.mkdir()
+    data = merged_data([(p.segment, p.live) for p in segmented.parts])
+    merged = KeywordIndex(SegmentSet([LiveSegment(open_segment(write_segment(merged_folder, "m", data)))], 4))
+    assert sorted(segmented.ids.tolist()) == sorted(merged.ids.tolist()) == keep
+    for q in QUERIES[:4] + ["临时 推进"]:
         qt = tokenize(q)
-        np.testing.assert_allclose(loaded.scores(qt), scratch.scores(qt), rtol=1e-5, atol=1e-6)
-    assert loaded.ids.tolist() == keep
+        want = all_scores(scratch, qt, keep)
+        np.testing.assert_allclose(all_scores(segmented, qt, keep), want, rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(all_scores(merged, qt, keep), want, rtol=1e-5, atol=1e-6)
+    allowed = np.asarray(keep[::5], np.int64)
+    got_ids, _, _ = segmented.top(tokenize(QUERIES[0]), 50, allowed)
+    assert set(got_ids.tolist()) <= set(allowed.tolist()) and len(got_ids)
 
 
 @requires_shared
-def test_bm25_ranking_close_to_rank_bm25(corpus):
+def test_bm25_ranking_close_to_rank_bm25(corpus, tmp_path):
     """rank-bm25's Okapi idf differs (it floors negative idf), so compare top-10 sets, not scores."""
     from rank_bm25 import BM25Okapi
 
     _, tokens = corpus
-    ours = BM25Index()
-    ours.add(list(range(len(tokens))), tokens)
+    ids = list(range(len(tokens)))
+    ours = keyword_index(tmp_path, [(ids, tokens)])
     ref = BM25Okapi(tokens)
     overlap = []
     for q in QUERIES[:3]:
         qt = tokenize(q)
-        a = set(np.argsort(-ours.scores(qt))[:10].tolist())
+        a = set(ours.top(qt, 10)[0].tolist())
         b = set(np.argsort(-ref.get_scores(qt))[:10].tolist())
         overlap.append(len(a & b) / 10)
     assert min(overlap) >= 0.7

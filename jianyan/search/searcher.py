@@ -125,41 +125,45 @@ class Searcher:
         self._load_passage_table(indexed)
 
     def _load_passage_table(self, indexed: set[int] | None) -> None:
-        """Which document each passage belongs to, and the documents' briefs: what filters,
-        grouping and results need, read once per view instead of once per hit."""
+        """The documents' briefs (filters, grouping, results), read once per view; which document
+        a passage belongs to comes from the index's own segments. When the indexes lag behind
+        the store, only passages both hold are searched (`_searchable`)."""
         self.docs = self.store.document_briefs()
-        self.passage_doc = self.store.passage_documents()
+        self._searchable: set[int] | None = None
         if indexed is not None:
-            self.passage_doc = {p: d for p, d in self.passage_doc.items() if p in indexed}
+            self._searchable = set(self.store.passage_id_array().tolist()) & indexed
+
+    def documents_of(self, passage_ids) -> list[int]:
+        """The document of each passage (-1 for one not searchable)."""
+        docs = self.indexes.passage_segments.documents_of(passage_ids).tolist()
+        if self._searchable is None:
+            return docs
+        return [d if p in self._searchable else -1 for p, d in zip(passage_ids, docs)]
 
     # -- filters -----------------------------------------------------------------------------
     def allowed_passages(self, filters: Filters | None, exclude_docs: set[int]) -> np.ndarray | None:
         if (filters is None or not filters.active()) and not exclude_docs:
             return None
         f = filters or Filters()
-        allowed_docs = {d for d, b in self.docs.items()
+        allowed_docs = [d for d, b in self.docs.items()
                         if (f.doc_type is None or b.doc_type == f.doc_type)
                         and (f.year_from is None or (b.year is not None and b.year >= f.year_from))
                         and (f.year_to is None or (b.year is not None and b.year <= f.year_to))
                         and (f.category is None or b.category == f.category)
-                        and d not in exclude_docs}
-        return np.asarray([p for p, d in self.passage_doc.items() if d in allowed_docs], np.int64)
+                        and d not in exclude_docs]
+        return self.indexes.passage_segments.ids_of_documents(np.asarray(allowed_docs, np.int64))
 
     # -- channels ----------------------------------------------------------------------------
     def keyword_passages(self, query: str, allowed: np.ndarray | None) -> dict[int, float]:
         tokens = tokenize(query)
-        scores = self.indexes.keyword.scores(tokens)
-        ids = self.indexes.keyword.ids
-        if allowed is not None:
-            scores = np.where(np.isin(ids, allowed), scores, 0.0)
+        ids, scores, idf = self.indexes.keyword.top(tokens, CANDIDATES, allowed)
         # (passages of the index the store no longer has — an index lagging behind — are skipped)
-        top = [i for i in np.argsort(-scores)[:CANDIDATES] if scores[i] > 0 and int(ids[i]) in self.passage_doc]
+        docs = self.documents_of(ids.tolist())
+        top = [(pid, s) for pid, s, d in zip(ids.tolist(), scores.tolist(), docs) if d >= 0]
         if not top or self.proximity_weight <= 0:
-            return {int(ids[i]): float(scores[i]) for i in top}
-        texts = self.store.passage_texts([int(ids[i]) for i in top])
-        terms = {t: self.indexes.keyword.idf(t) for t in set(tokens)}
-        return {int(ids[i]): float(scores[i]) * (1 + self.proximity_weight * proximity(texts[int(ids[i])], terms))
-                for i in top}
+            return dict(top)
+        texts = self.store.passage_texts([pid for pid, _ in top])
+        return {pid: s * (1 + self.proximity_weight * proximity(texts[pid], idf)) for pid, s in top}
 
     def query_vectors(self, query: str, clauses: list[str]) -> tuple[np.ndarray, np.ndarray]:
         """The core's vector and the clauses' vectors, in one call to the embedder."""
@@ -178,8 +182,8 @@ class Searcher:
         """Best passage cosine plus title_weight × the title's cosine: a proposal's title states
         its subject, which a passage deep in its body may not repeat."""
         docs = self._doc_scores(passage_scores)
-        if self.fusion.title_weight and len(self.indexes.titles.ids):
-            sims = self.indexes.titles.similarities(query_vector)
+        if self.fusion.title_weight and len(self.indexes.titles):
+            sims = self.indexes.titles.similarities(query_vector, docs)
             docs = {d: s + self.fusion.title_weight * sims.get(d, 0.0) for d, s in docs.items()}
         return docs
 
@@ -201,9 +205,8 @@ class Searcher:
                     ) -> dict[int, float]:
         """A document's score: its best passages' scores, weighted (1, w2, w3…)."""
         per_doc: dict[int, list[float]] = {}
-        for pid, s in passage_scores.items():
-            d = self.passage_doc.get(pid)
-            if d is not None:
+        for d, s in zip(self.documents_of(list(passage_scores)), passage_scores.values()):
+            if d >= 0:
                 per_doc.setdefault(d, []).append(s)
         return {d: sum(w * v for w, v in zip(weights, sorted(vals, reverse=True)))
                 for d, vals in per_doc.items()}
@@ -281,8 +284,9 @@ class Searcher:
             blend[pid] = blend.get(pid, 0.0) + 0.5 * max(s, 0.0)
         terms = query_terms(query)  # once per search, not once per passage
         by_doc: dict[int, list[int]] = {}
-        for pid in sorted(blend, key=blend.get, reverse=True):
-            by_doc.setdefault(self.passage_doc.get(pid, -1), []).append(pid)
+        ranked = sorted(blend, key=blend.get, reverse=True)
+        for pid, d in zip(ranked, self.documents_of(ranked)):
+            by_doc.setdefault(d, []).append(pid)
         chosen = {d: by_doc.get(d, [])[:per_doc] for d in doc_ids if d in self.docs}
         stored = self.store.passages_by_id([pid for pids in chosen.values() for pid in pids])
         hits = []

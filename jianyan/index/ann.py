@@ -1,0 +1,154 @@
+"""Approximate nearest neighbours for large segments: FAISS IVF over 8-bit scalar-quantised
+vectors, its candidates re-scored exactly from the segment's own float vectors.
+
+Why this index (measured on this 2-core machine, 384-d e5 vectors; ../../docs/architecture.md):
+exact search costs ~15 ms at 100k rows and 150–330 ms at 1M; HNSW holds the float vectors and a
+graph in RAM and its recall fell to 0.93–0.97 at 1M; IVF with SQ8 codes holds a quarter of the
+vectors' size (384 bytes a row) and, re-scored exactly, keeps recall ≥ 0.97 with a few dozen
+lists probed. The re-scoring reads the candidates' rows from the memory-mapped `vectors.npy`,
+so the scores the searcher fuses are exact cosines, as on small segments.
+
+Its parameters are chosen when the segment is written: `nlist` ≈ 2·√rows lists, trained on at
+most 40 points a list; then the smallest `nprobe` whose recall@10 against exact search, on
+queries near a sample of the segment's rows (`choose_nprobe`), reaches `TARGET_RECALL` — that recall is kept in `segment.json` and reported by `jianyan stats`.
+`JIANYAN_ANN_NPROBE` overrides the probe count at search time.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from pathlib import Path
+
+import numpy as np
+
+from ..atomic import write_atomic
+from ..config import env_number
+
+log = logging.getLogger("jianyan.index")
+ANN_FILE = "ann.faiss"
+TARGET_RECALL = 0.98
+PROBES = (8, 16, 32, 64, 128)
+RECALL_QUERIES = 200
+QUERY_COSINE = 0.85
+RESCORE = 4  # candidates taken from the codes per result wanted (at least 100)
+
+
+def ann_min_rows() -> int:
+    """Segments of at least this many rows get an ANN index: below it, exact search over the
+    memory-mapped vectors costs a few milliseconds (`benchmarks/scale.py` measures both)."""
+    return int(env_number("JIANYAN_ANN_MIN_ROWS", int, 50_000, minimum=1000))
+
+
+def _nprobe_override() -> int | None:
+    value = env_number("JIANYAN_ANN_NPROBE", int, 0, minimum=0, maximum=65536)
+    return int(value) or None
+
+
+def build_ann(folder: Path, vectors: np.ndarray) -> dict:
+    """Train and fill an IVF-SQ8 index over `vectors`, save it to `folder`, measure its recall."""
+    import faiss
+
+    started = time.perf_counter()
+    n, dim = vectors.shape
+    nlist = max(16, int(round(2 * math.sqrt(n))))
+    quantizer = faiss.IndexFlatIP(dim)
+    index = faiss.IndexIVFScalarQuantizer(quantizer, dim, nlist, faiss.ScalarQuantizer.QT_8bit,
+                                          faiss.METRIC_INNER_PRODUCT)
+    rng = np.random.default_rng(0)
+    sample = vectors[np.sort(rng.choice(n, size=min(n, 40 * nlist), replace=False))]
+    index.train(np.ascontiguousarray(sample, np.float32))
+    for a in range(0, n, 65536):
+        index.add(np.ascontiguousarray(vectors[a:a + 65536], np.float32))
+    ann = IvfSegmentIndex(index, nprobe=PROBES[0])
+    nprobe, recall = ann.choose_nprobe(vectors, rng)
+    data = faiss.serialize_index(index)
+    write_atomic(folder / ANN_FILE, lambda fh: fh.write(memoryview(data)))
+    meta = {"type": "ivf_sq8", "nlist": nlist, "nprobe": nprobe, "recall_at_10": round(recall, 4),
+            "seconds": round(time.perf_counter() - started, 1)}
+    log.info("近似向量索引：%d 行，%d 个列表，探查 %d 个，召回率@10 %.3f，用时 %.1f 秒",
+             n, nlist, nprobe, recall, meta["seconds"])
+    return meta
+
+
+def load_ann(folder: Path, meta: dict) -> "IvfSegmentIndex":
+    import faiss
+
+    index = faiss.deserialize_index(np.fromfile(folder / ANN_FILE, dtype=np.uint8))
+    return IvfSegmentIndex(index, nprobe=int(meta["nprobe"]), recall=meta.get("recall_at_10"))
+
+
+def exact_top(vectors: np.ndarray, queries: np.ndarray, k: int, rows: np.ndarray | None = None
+              ) -> tuple[np.ndarray, np.ndarray]:
+    """Exact top-k (rows, scores) per query over `vectors` (or only its `rows`); -1 pads."""
+    sub = vectors if rows is None else vectors[rows]
+    m = len(sub)
+    if m == 0 or k <= 0:
+        return np.full((len(queries), 0), -1, np.int64), np.zeros((len(queries), 0), np.float32)
+    scores = np.asarray(queries, np.float32) @ np.asarray(sub, np.float32).T
+    k = min(k, m)
+    part = np.argpartition(-scores, k - 1, axis=1)[:, :k] if k < m else np.tile(np.arange(m), (len(queries), 1))
+    top = np.take_along_axis(scores, part, axis=1)
+    order = np.argsort(-top, axis=1, kind="stable")
+    picked = np.take_along_axis(part, order, axis=1)
+    out_rows = picked if rows is None else np.asarray(rows, np.int64)[picked]
+    return out_rows.astype(np.int64), np.take_along_axis(top, order, axis=1)
+
+
+class IvfSegmentIndex:
+    """The IVF codes of one segment; `vectors` (the segment's own) re-score what they propose."""
+
+    def __init__(self, index, nprobe: int, recall: float | None = None) -> None:
+        self.index, self.nprobe, self.recall = index, nprobe, recall
+        self.exact_below = ann_min_rows()  # a filter leaving fewer rows: exact over them instead
+
+    def search(self, vectors: np.ndarray, queries: np.ndarray, k: int, mask: np.ndarray | None = None,
+               share: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
+        """Top-k (rows, exact scores) per query among rows where `mask` is set (None: all);
+        `share` (the fraction of rows allowed) widens the probe so filtered searches keep recall."""
+        import faiss
+
+        nprobe = _nprobe_override() or self.nprobe
+        if share < 1.0:
+            nprobe = int(min(self.index.nlist, nprobe * min(8.0, 1.0 / max(share, 1e-6))))
+        params = faiss.SearchParametersIVF(nprobe=nprobe)
+        if mask is not None:
+            bits = np.packbits(mask.astype(np.uint8), bitorder="little")
+            params.sel = faiss.IDSelectorBitmap(len(mask), faiss.swig_ptr(bits))
+        fetch = max(100, RESCORE * k)
+        _, cand = self.index.search(np.ascontiguousarray(queries, np.float32), fetch, params=params)
+        out_rows = np.full((len(queries), k), -1, np.int64)
+        out_scores = np.full((len(queries), k), -np.inf, np.float32)
+        for i, row in enumerate(cand):
+            rows = np.sort(row[row >= 0])  # in file order: the memory-mapped rows read forwards
+            if not len(rows):
+                continue
+            exact = np.asarray(vectors[rows], np.float32) @ np.asarray(queries[i], np.float32)
+            top = np.argsort(-exact, kind="stable")[:k]
+            out_rows[i, :len(top)], out_scores[i, :len(top)] = rows[top], exact[top]
+        return out_rows, out_scores
+
+    def choose_nprobe(self, vectors: np.ndarray, rng) -> tuple[int, float]:
+        """The smallest probe count reaching TARGET_RECALL (the largest tried otherwise), and its
+        recall@10. The queries are rows moved in a random direction to a cosine of QUERY_COSINE
+        with their row — about how close a query's vector is to the passage it is after (e5-small,
+        the dev sets): a row itself sits in its own list and would overstate the recall."""
+        n, dim = vectors.shape
+        sample = np.sort(rng.choice(n, size=min(n, RECALL_QUERIES), replace=False))
+        noise = rng.standard_normal((len(sample), dim)).astype(np.float32)
+        noise *= np.sqrt(1 / QUERY_COSINE ** 2 - 1) / np.linalg.norm(noise, axis=1, keepdims=True)
+        queries = np.asarray(vectors[sample], np.float32) + noise
+        queries /= np.linalg.norm(queries, axis=1, keepdims=True)
+        exact = exact_top(vectors, queries, 10)[0]
+        best = (PROBES[-1], 0.0)
+        for nprobe in PROBES:
+            self.nprobe = nprobe
+            got = self.search(vectors, queries, 10)[0]
+            recall = float(np.mean([len(set(g.tolist()) & set(e.tolist())) / max(1, (e >= 0).sum())
+                                    for g, e in zip(got, exact)]))
+            best = (nprobe, recall)
+            if recall >= TARGET_RECALL:
+                break
+        self.nprobe = best[0]
+        return best
