@@ -13,8 +13,9 @@ them lightly edited (seeded, so every run checks the same drafts).
 The synthetic store is built without embedding: each synthetic proposal is 6–10 passages copied
 from random real proposals, and each passage gets the real vector of the passage it copies (the
 title, a real title with a suffix, gets that title's vector). Rows go into SQLite in one
-transaction; the index files are written directly in the layout `sync_indexes` writes, so
-`load_indexes` + `DuplicateChecker` run unchanged. Because every real passage recurs in about
+transaction; the index segments are written by `IndexWriter`, as `sync_indexes` writes them
+(passage vectors; titles with the proposals' fingerprints, the 查重 copy index, whose build time
+and memory are reported), so `load_indexes` + `DuplicateChecker` run unchanged. Because every real passage recurs in about
 N × 8 / 3,951 synthetic proposals, a draft has many more copy candidates than it would in a real
 archive of the same size: the synthetic figures are an upper bound for the comparison step.
 """
@@ -117,25 +118,18 @@ class Breakdown:
     this process; restored by `close()`. Nothing in jianyan/ is changed."""
 
     def __init__(self, checker) -> None:
-        import datasketch
-
         import jianyan.dupes.checker as dmod
         import jianyan.dupes.clusters as cmod
-        import jianyan.dupes.shingles as smod
 
         self.t: dict[str, float] = defaultdict(float)
         self.n: dict[str, int] = defaultdict(int)
         self._undo: list[tuple[object, str, object]] = []
-        for name in ("_compared_draft", "_candidates", "compare", "lsh_index", "stored"):
+        for name in ("_compared_draft", "_candidates", "compare", "sharing_text", "near_proposals", "stored"):
             self._patch(checker, name, name)
         self._patch(checker.indexes.vectors, "search_many", "faiss_search")
         self._patch(dmod, "copied_spans", "copied_spans")
+        self._patch(dmod, "fingerprints", "fingerprints")
         self._patch(cmod, "copied_spans", "copied_spans")
-        self._patch(smod, "shingles", "shingles")
-        self._patch(datasketch.MinHash, "update_batch", "minhash")
-        self._patch(datasketch.MinHashLSHEnsemble, "index", "lsh_insert")
-        # query() is a generator: materialise it so that its time is counted
-        self._patch(datasketch.MinHashLSHEnsemble, "query", "lsh_query", materialise=True)
 
     def _patch(self, obj, attr: str, name: str, materialise: bool = False) -> None:
         fn = obj.__dict__[attr] if isinstance(obj, type) else getattr(obj, attr)
@@ -171,13 +165,10 @@ class Breakdown:
 
 
 CHECK_STEPS = [("embed draft passages", "_compared_draft"), ("candidates total", "_candidates"),
-               ("  MinHash of the draft", "minhash"), ("  LSH query", "lsh_query"),
+               ("  fingerprint query (sharing_text)", "sharing_text"), ("    fingerprints of the draft", "fingerprints"),
                ("  FAISS search (one batched call)", "faiss_search"),
                ("compare total", "compare"), ("  copied_spans", "copied_spans"),
                ("stored (texts in one query + vectors)", "stored")]
-BUILD_STEPS = [("LSH build total (lsh_index)", "lsh_index"), ("  stored (SQL text + reconstruct)", "stored"),
-               ("  shingles", "shingles"), ("  MinHash.update_batch", "minhash"),
-               ("  MinHashLSHEnsemble.index", "lsh_insert")]
 
 
 def time_checks(checker, drafts, repeat: int) -> list[float]:
@@ -186,9 +177,8 @@ def time_checks(checker, drafts, repeat: int) -> list[float]:
         t0 = time.perf_counter()
         first = checker.check(drafts[0][1], drafts[0][0])
         first_s = time.perf_counter() - t0
-        print(f"  first check (builds the MinHash LSH index lazily): {ms(first_s):.0f} ms "
+        print(f"  first check: {ms(first_s):.0f} ms "
               f"(verdict {first.verdict}, {len(first.matches)} matches, {bd.n['compare']} candidates compared)")
-        bd.report(1, BUILD_STEPS)
         print(f"  peak RSS after first check: {peak_rss_mb():.0f} MB")
         bd.reset()
         times, verdicts, cands = [], defaultdict(int), []
@@ -217,7 +207,7 @@ def time_cluster(checker, label: str) -> None:
         clusters = checker.cluster()
         print(f"  cluster() {label}: {time.perf_counter() - t0:.2f} s, {len(clusters)} groups, "
               f"{sum(len(c['members']) for c in clusters)} proposals grouped")
-        bd.report(1, [("  LSH build (lazy)", "lsh_index"), ("  LSH queries", "lsh_query"),
+        bd.report(1, [("  fingerprint queries", "sharing_text"), ("  FAISS neighbours", "near_proposals"),
                       ("  copied_spans (1 per candidate pair)", "copied_spans")])
     finally:
         bd.close()
@@ -251,7 +241,7 @@ def bench_real(data: Path, drafts_n: int, seed: int, repeat: int, engine: str):
     print(f"  DuplicateChecker(...) init: {ms(time.perf_counter() - t0):.0f} ms")
     time_checks(checker, drafts, repeat)
     time_cluster(DuplicateChecker(store, indexes, embedder), f"over {n_docs} proposals (fresh checker)")
-    time_cluster(checker, "again, on the checker used above (LSH index built)")
+    time_cluster(checker, "again, on the checker used above (texts and vectors cached)")
     print(f"  peak RSS: {peak_rss_mb():.0f} MB")
     return store, indexes, embedder, drafts
 
@@ -260,12 +250,10 @@ def bench_real(data: Path, drafts_n: int, seed: int, repeat: int, engine: str):
 
 def build_synthetic(real_store, real_indexes, target: Path, n: int, seed: int, batch: int = 5000) -> None:
     """N synthetic proposals in a new store at `target`, with index files written directly."""
-    from jianyan.atomic import write_json_atomic
     from jianyan.hashing import text_hash
-    from jianyan.index.bm25 import BM25Index
-    from jianyan.index.sync import INDEX_VERSION, index_dir
-    from jianyan.index.titles import TitleVectors
-    from jianyan.index.vectors import FlatVectorIndex
+    from jianyan.index.fingerprints import fingerprints
+    from jianyan.index.segments import SegmentData
+    from jianyan.index.sync import IndexWriter, SearchIndexes, index_dir
     from jianyan.store import Store
 
     rng = random.Random(seed)
@@ -281,12 +269,13 @@ def build_synthetic(real_store, real_indexes, target: Path, n: int, seed: int, b
     docs = {r[0]: r[1:] for r in real_store.conn.execute(
         "SELECT id, title, year, date, category, author FROM documents WHERE doc_type='proposal'")}
     doc_ids = sorted(by_doc)
-    title_vec = dict(zip(real_indexes.titles.ids.tolist(), real_indexes.titles.vectors))
+    title_vec = dict(zip(real_indexes.titles.ids.tolist(),
+                         real_indexes.title_segments.vectors_of(real_indexes.titles.ids)[1]))
     print(f"  read {len(rows)} real passages and their vectors: {time.perf_counter() - t0:.1f} s")
 
     store = Store(target)
-    vectors = FlatVectorIndex(real_indexes.vectors.dim, real_indexes.model_id)
-    titles = TitleVectors(real_indexes.vectors.dim)
+    all_pids, all_docs, all_src, all_tids, all_tvecs, fps = [], [], [], [], [], {}
+    t_fp = 0.0
     now = datetime.now(timezone.utc).isoformat(timespec="seconds")
     t_gen = t_sql = t_vec = 0.0
     next_pid = 1
@@ -333,9 +322,15 @@ def build_synthetic(real_store, real_indexes, target: Path, n: int, seed: int, b
                 "INSERT INTO passages (id, document_id, seq, start, end, heading_path, text, content_hash)"
                 " VALUES (?,?,?,?,?,?,?,?)", passage_rows)
             t3 = time.perf_counter()
-            vectors.add(pids, real_vecs[src_rows])
-            titles.add(tids, np.vstack(tvecs))
+            all_pids += pids
+            all_docs += [r[1] for r in passage_rows]
+            all_src += src_rows
+            all_tids += tids
+            all_tvecs += tvecs
             t4 = time.perf_counter()
+            for r in doc_rows:  # the 查重 copy index: each proposal's fingerprints
+                fps[r[0]] = fingerprints(r[14])
+            t_fp += time.perf_counter() - t4
             t_gen, t_sql, t_vec = t_gen + t2 - t1, t_sql + t3 - t2, t_vec + t4 - t3
         store.conn.execute("UPDATE meta SET value = ? WHERE key='generation'", (str(n),))
         t5 = time.perf_counter()
@@ -351,17 +346,19 @@ def build_synthetic(real_store, real_indexes, target: Path, n: int, seed: int, b
 
     t0 = time.perf_counter()
     folder = index_dir(target)
-    folder.mkdir(parents=True, exist_ok=True)
-    vectors.save(folder)
-    BM25Index().save(folder / "keyword.npz")  # DuplicateChecker does not use keywords
-    titles.save(folder / "titles.npz")
-    write_json_atomic(folder / "index.json", {
-        "model_id": real_indexes.model_id, "dim": vectors.dim, "version": INDEX_VERSION,
-        "passages": len(vectors), "generation": store.generation,
-        "built_at": datetime.now(timezone.utc).isoformat(timespec="seconds"), "synthetic": True})
-    print(f"  index files written in {time.perf_counter() - t0:.1f} s "
-          f"({(folder / 'vectors.faiss').stat().st_size / 1e6:.0f} MB vectors, "
-          f"store {(target / 'jianyan.sqlite3').stat().st_size / 1e6:.0f} MB)")
+    writer = IndexWriter(folder, SearchIndexes.empty(real_indexes.model_id, real_indexes.vectors.dim),
+                         store.generation)
+    writer.add("passages", SegmentData.from_tokens(all_pids, all_docs, real_vecs[all_src], None))
+    t1 = time.perf_counter()
+    rss = peak_rss_mb()
+    writer.add("titles", SegmentData.from_tokens(all_tids, all_tids, np.vstack(all_tvecs), None).with_fingerprints(fps))
+    t_titles = time.perf_counter() - t1
+    writer.commit(real_indexes.model_id, real_indexes.vectors.dim)
+    size = sum(f.stat().st_size for f in folder.rglob("fp_*.npy"))
+    print(f"  index segments written in {time.perf_counter() - t0:.1f} s; the 查重 copy index "
+          f"(fingerprints of {len(fps)} proposals): computed in {t_fp:.1f} s, sorted and written with the "
+          f"titles in {t_titles:.1f} s, {size / 1e6:.0f} MB on disk, peak RSS {rss:.0f} → {peak_rss_mb():.0f} MB "
+          f"(store {(target / 'jianyan.sqlite3').stat().st_size / 1e6:.0f} MB)")
     store.close()
 
 

@@ -333,12 +333,14 @@ class Store:
                                  f"FROM documents{where}", args)
         return {r[0]: DocumentBrief(*r) for r in rows}
 
-    def passage_spans(self, doc_type: str | None = None) -> list[PassageSpan]:
-        """Every passage (of documents of `doc_type`), in document and reading order."""
-        join = "JOIN documents d ON d.id = p.document_id WHERE d.doc_type = ? " if doc_type else ""
-        rows = self.conn.execute(f"SELECT p.id, p.document_id, p.start, p.end, p.heading_path FROM passages p "
-                                 f"{join}ORDER BY p.document_id, p.seq", (doc_type,) if doc_type else ())
-        return [PassageSpan(r[0], r[1], r[2], r[3], tuple(json.loads(r[4]))) for r in rows]
+    def passage_spans_of(self, doc_ids: list[int]) -> dict[int, list[PassageSpan]]:
+        """The passages of the documents `doc_ids`, each document's in reading order."""
+        rows = self._by_ids("SELECT id, document_id, start, end, heading_path, seq FROM passages "
+                            "WHERE document_id IN ({})", doc_ids)
+        out: dict[int, list[PassageSpan]] = {}
+        for r in sorted(rows, key=lambda r: (r[1], r[5])):
+            out.setdefault(r[1], []).append(PassageSpan(r[0], r[1], r[2], r[3], tuple(json.loads(r[4]))))
+        return out
 
     def passages_by_id(self, ids: list[int]) -> dict[int, StoredPassage]:
         return {r["id"]: _passage(r) for r in self._by_ids("SELECT * FROM passages WHERE id IN ({})", ids)}
@@ -372,6 +374,11 @@ class Store:
         """Total characters of the passages `ids`."""
         return sum(r[0] for r in self._by_ids("SELECT length(text) FROM passages WHERE id IN ({})", ids))
 
+    def document_ids_of_type(self, ids: list[int], doc_type: str) -> list[int]:
+        """Those of `ids` whose document type is `doc_type`, ascending."""
+        rows = self._by_ids("SELECT id FROM documents WHERE doc_type = ? AND id IN ({})", ids, (doc_type,))
+        return sorted(r[0] for r in rows)
+
     def titles_of(self, ids: list[int]) -> dict[int, str]:
         return dict(self._by_ids("SELECT id, title FROM documents WHERE id IN ({})", ids))
 
@@ -380,12 +387,13 @@ class Store:
                             "JOIN documents d ON d.id = p.document_id WHERE p.id IN ({})", ids)
         return sorted((PassageForIndex(r[0], r[1], r[2], json.loads(r[3]), r[4]) for r in rows), key=lambda p: p.id)
 
-    def _by_ids(self, sql: str, ids: list[int]) -> list[sqlite3.Row]:
+    def _by_ids(self, sql: str, ids: list[int], args: tuple = ()) -> list[sqlite3.Row]:
+        """`sql` with its `IN ({})` filled with `ids`, in chunks; `args` bind the `?`s before it."""
         ids = list(ids)
         rows: list[sqlite3.Row] = []
         for i in range(0, len(ids), _IN_CHUNK):
             chunk = ids[i:i + _IN_CHUNK]
-            rows += self.conn.execute(sql.format(",".join("?" * len(chunk))), chunk).fetchall()
+            rows += self.conn.execute(sql.format(",".join("?" * len(chunk))), (*args, *chunk)).fetchall()
         return rows
 
     # -- read views and the WAL (the service's snapshots) ----------------------------------------

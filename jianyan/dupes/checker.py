@@ -2,9 +2,9 @@
 
 Two kinds of evidence, each good at one thing:
 - copied text: maximal runs of ≥ 12 characters shared with a past proposal (`shingles.py`),
-  found among candidates from a MinHash LSH Ensemble over character 5-grams — containment, not
-  Jaccard, so a copied section inside a longer text is caught (Zhu et al., "LSH Ensemble:
-  Internet-scale domain search", VLDB 2016);
+  found among candidates that hold a share of the draft's winnowed fingerprints
+  (`index/fingerprints.py`, persisted with the indexes) — containment, not Jaccard, so a copied
+  section inside a longer text is caught;
 - meaning: every passage of the draft against every passage of a candidate (e5 vectors, both
   sides embedded as passages); `forward` is the length-weighted mean of each draft passage's best
   cosine, `reverse` the same from the past proposal's side. A rewording has both high; a proposal
@@ -18,7 +18,6 @@ verdict of each pair comes from `verdicts.py`; 并案 groups from `clusters.py`.
 from __future__ import annotations
 
 import logging
-import threading
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -26,7 +25,8 @@ import numpy as np
 from ..index.sync import SearchIndexes
 from ..ingest.draft import Draft, draft_from_text
 from ..store import PassageSpan, Store
-from .shingles import Normalised, copied_spans, minhash, normalise
+from ..index.fingerprints import fingerprints
+from .shingles import Normalised, copied_spans, normalise
 from .verdicts import (CALIBRATED_CANDIDATES, NEIGHBOURS_K, REWORDING_MODEL, VERDICT_NAMES, Thresholds,
                        verdict, verdict_fields, verdict_rank)
 
@@ -140,88 +140,85 @@ def neighbour_mean(similarities, k: int = NEIGHBOURS_K) -> float:
 class DuplicateChecker:
     def __init__(self, store: Store, indexes: SearchIndexes, embedder,
                  thresholds: Thresholds | None = None, indexed: set[int] | None = None) -> None:
-        """`indexed`: as for `Searcher` — only proposals whose passages the index holds are compared."""
+        """`indexed`: as for `Searcher` — only passages the index holds are compared. Nothing is
+        read per passage here: a stored proposal's passages are read when it is compared."""
         self.store, self.indexes, self.embedder = store, indexes, embedder
         self.t = thresholds or Thresholds()
         self.docs = store.document_briefs(doc_type="proposal")
-        spans = store.passage_spans(doc_type="proposal")
-        if indexed is not None:
-            spans = [p for p in spans if p.id in indexed]
-        self.proposal_passages = np.asarray([p.id for p in spans], np.int64)
-        self._passage_doc = {p.id: p.document_id for p in spans}
-        self._by_doc: dict[int, list[PassageSpan]] = {}
-        for p in spans:
-            self._by_doc.setdefault(p.document_id, []).append(p)
+        self._indexed = indexed
+        self._spans: dict[int, list[PassageSpan]] = {}
+        self._proposal_passages: np.ndarray | None = None
         self._compared: dict[int, ComparedText] = {}
         self._neighbours: dict[int, list[float]] = {}
-        self._lsh = None
-        self._lsh_lock = threading.Lock()  # one build, however many checks wait for it
 
     # -- stored proposals --------------------------------------------------------------------
     @property
     def proposal_ids(self) -> list[int]:
-        return list(self._by_doc)
+        return list(self.docs)
+
+    @property
+    def proposal_passages(self) -> np.ndarray:
+        """Every indexed passage of a proposal (the id filter of FAISS searches)."""
+        if self._proposal_passages is None:
+            self._proposal_passages = self.indexes.passage_segments.ids_of_documents(
+                np.asarray(list(self.docs), np.int64))
+        return self._proposal_passages
+
+    def spans(self, doc_ids: list[int]) -> dict[int, list[PassageSpan]]:
+        missing = [d for d in dict.fromkeys(doc_ids) if d not in self._spans]
+        if missing:
+            found = self.store.passage_spans_of(missing)
+            for d in missing:
+                spans = found.get(d, [])
+                if self._indexed is not None:
+                    spans = [p for p in spans if p.id in self._indexed]
+                self._spans[d] = spans
+        return {d: self._spans[d] for d in doc_ids}
 
     def stored(self, doc_ids: list[int]) -> dict[int, ComparedText]:
         """Stored proposals as compared texts: their texts in one query, vectors from the index."""
         missing = [d for d in dict.fromkeys(doc_ids) if d not in self._compared]
         if missing:
             texts = self.store.document_texts(missing)
+            spans = self.spans(missing)
             for d in missing:
-                spans = self._by_doc[d]
-                self._compared[d] = ComparedText.of(texts[d], spans,
-                                                    self.indexes.vectors.reconstruct([p.id for p in spans]))
+                self._compared[d] = ComparedText.of(texts[d], spans[d],
+                                                    self.indexes.vectors.reconstruct([p.id for p in spans[d]]))
         return {d: self._compared[d] for d in doc_ids}
 
-    def lsh_index(self):
-        """The LSH Ensemble over every proposal's 5-grams. Built from the stored texts alone:
-        loading each proposal's vectors for this would hold a second copy of the FAISS index."""
-        with self._lsh_lock:
-            if self._lsh is None:
-                self._lsh = self._build_lsh()
-        return self._lsh
+    def sharing_text(self, text: str) -> dict[int, float]:
+        """Proposals holding at least the candidate share of `text`'s fingerprints, with that share."""
+        found = self.indexes.title_segments.sharing_fingerprints(fingerprints(text), self.t.copy_containment)
+        return {d: share for d, share in found.items() if d in self.docs}
 
     def warm(self) -> None:
-        self.lsh_index()
-
-    def _build_lsh(self):
-        from datasketch import MinHashLSHEnsemble
-
-        entries = []
-        for doc_id, text in self.store.iter_document_texts(doc_type="proposal"):
-            m, size = minhash(text)
-            if size:
-                entries.append((doc_id, m, size))
-        lsh = MinHashLSHEnsemble(threshold=self.t.lsh_containment, num_perm=128, num_part=16)
-        if entries:
-            lsh.index(entries)
-        return lsh
+        """What the first check would otherwise wait for: the proposals' passage filter."""
+        self.proposal_passages  # noqa: B018 - computed and kept
 
     # -- a draft -----------------------------------------------------------------------------
     def _compared_draft(self, draft: Draft) -> ComparedText:
         vectors = self.embedder.embed_passages([p.text for p in draft.passages])
         return ComparedText.of(draft.text, draft.passages, vectors)
 
-    def _near_passages(self, text: ComparedText) -> dict[int, float]:
+    def near_proposals(self, text: ComparedText) -> dict[int, float]:
         """Proposals near any passage of `text` (FAISS), each with its best passage cosine."""
         # One batched search; no id filter when every indexed passage is a proposal's.
         allowed = None if len(self.proposal_passages) == len(self.indexes.vectors) else self.proposal_passages
         ids, scores = self.indexes.vectors.search_many(text.vectors, NEIGHBOURS_PER_PASSAGE, allowed)
+        ids, scores = ids.ravel(), scores.ravel()
+        ok = ids >= 0
+        docs = self.indexes.passage_segments.documents_of(ids[ok]).tolist()
         best: dict[int, float] = {}
-        for pid, score in zip(ids.ravel().tolist(), scores.ravel().tolist()):
-            d = self._passage_doc.get(pid) if pid >= 0 else None
-            if d is not None and score > best.get(d, -1.0):
+        for d, score in zip(docs, scores[ok].tolist()):
+            if d in self.docs and score > best.get(d, -1.0):
                 best[d] = score
         return best
 
     def _candidates(self, draft: ComparedText, exclude: set[int]) -> list[int]:
         """Proposals sharing text with the draft (LSH Ensemble) or near its passages (FAISS),
         at most MAX_CANDIDATES: those sharing text first, then by best passage cosine."""
-        lexical: set[int] = set()
-        m, size = minhash(draft.text)
-        if size and self._by_doc:
-            lexical = set(self.lsh_index().query(m, size))
-        best = self._near_passages(draft)
+        lexical = set(self.sharing_text(draft.text))
+        best = self.near_proposals(draft)
         ranked = sorted((lexical | set(best)) - exclude,
                         key=lambda d: (d not in lexical, -best.get(d, 0.0)))
         return ranked[:MAX_CANDIDATES]
@@ -240,7 +237,7 @@ class DuplicateChecker:
         (nominated by FAISS as a draft's candidates are), cached for the view's life."""
         if doc_id not in self._neighbours:
             me = self.stored([doc_id])[doc_id]
-            near = sorted(self._near_passages(me).items(), key=lambda kv: -kv[1])
+            near = sorted(self.near_proposals(me).items(), key=lambda kv: -kv[1])
             others = [d for d, _ in near if d != doc_id][:MAX_CANDIDATES]
             texts = self.stored(others)
             self._neighbours[doc_id] = sorted(((semantic(me, texts[d]), d) for d in others), reverse=True)
@@ -288,7 +285,7 @@ class DuplicateChecker:
 
     def check_draft(self, draft: Draft, exclude_external_ids: tuple[str, ...] = (),
                     limit: int = 10) -> DupeResult:
-        if not self._by_doc:
+        if not self.docs:
             self._compared_draft(draft)  # the draft is still embedded: a model that fails says so
             return DupeResult("none", [], draft.text, notice="文档库中还没有提案，无法查重")
         matches = [m for m in self.compare_all(draft, exclude_external_ids) if m.verdict != "none"]

@@ -1,43 +1,29 @@
 """并案: groups of stored proposals on the same matter.
 
-Every pair with a candidate signal (sharing text by the LSH Ensemble, or a rewording probability
-≥ the related level, from the pair's semantic score and both sides' k nearest neighbours among
-the proposals clustered, as in a check) gets its 查重 verdict; the groups are the connected components of the duplicate and
-overlap pairs, each listed with its members and the pairs that join them.
+Each proposal's candidates are found as a draft's are — the proposals sharing its text
+(fingerprints) or near its passages in meaning (FAISS) — so no proposals × proposals matrix is
+ever held: the work grows with the proposals and their neighbours, not with their square. Every
+candidate pair gets its semantic score and its rewording probability, from the pair's score and
+both sides' NEIGHBOURS_K nearest candidates among the proposals clustered, as in a check; pairs
+sharing text or at least at the related level get their 查重 verdict; the groups are the
+connected components of the duplicate and overlap pairs, each listed with its members and the
+pairs that join them.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from .shingles import copied_spans, minhash
+from .checker import semantic as semantic_of
+from .shingles import copied_spans
 from .verdicts import FLAGGED, NEIGHBOURS_K, REWORDING_MODEL, verdict, verdict_fields
 
 
-def pairwise_semantic(texts: list) -> np.ndarray:
-    """min(forward, reverse) for every pair of texts (`ComparedText`), as a square matrix."""
-    allv = np.vstack([t.vectors for t in texts])
-    owner = np.concatenate([[i] * len(t.starts) for i, t in enumerate(texts)])
-    bounds = np.searchsorted(owner, np.arange(len(texts) + 1))
-    fwd = np.zeros((len(texts), len(texts)))
-    for i, t in enumerate(texts):
-        best = np.maximum.reduceat(t.vectors @ allv.T, bounds[:-1], axis=1)
-        fwd[i] = (best * t.lengths[:, None]).sum(0) / t.lengths.sum()
-    return np.minimum(fwd, fwd.T)
-
-
-def rewording_probabilities(semantic: np.ndarray) -> np.ndarray:
-    """P(rewording) of every pair of a square semantic matrix: each side's neighbourhood is its
-    NEIGHBOURS_K nearest others; the model is applied both ways round and averaged (symmetric)."""
-    others = semantic.copy()
-    np.fill_diagonal(others, -np.inf)
-    k = min(NEIGHBOURS_K, len(semantic) - 1)
-    level = np.sort(others, axis=1)[:, ::-1][:, :k].mean(axis=1)
-    n = len(semantic)
-    a, b = np.broadcast_to(level[:, None], (n, n)), np.broadcast_to(level[None, :], (n, n))
-    both = [REWORDING_MODEL.probability(np.stack([semantic.ravel(), x.ravel(), y.ravel()], axis=1))
-            for x, y in ((a, b), (b, a))]
-    return ((both[0] + both[1]) / 2).reshape(n, n)
+def rewording_probability(semantic: float, level_a: float, level_b: float) -> float:
+    """P(rewording) of a pair from its semantic score and each side's neighbourhood level, the
+    model applied both ways round and averaged (symmetric)."""
+    rows = np.asarray([[semantic, level_a, level_b], [semantic, level_b, level_a]])
+    return float(REWORDING_MODEL.probability(rows).mean())
 
 
 def connected_groups(nodes: list[int], edges: list[tuple[int, int]]) -> list[list[int]]:
@@ -62,24 +48,32 @@ def cluster_proposals(checker, year: int | None = None) -> list[dict]:
     docs = [d for d in checker.proposal_ids if year is None or checker.docs[d].year == year]
     if len(docs) < 2:
         return []
-    pos = {d: i for i, d in enumerate(docs)}
+    members = set(docs)
     texts = checker.stored(docs)
-    semantic = pairwise_semantic([texts[d] for d in docs])
-    lsh = checker.lsh_index()
-    pairs: set[tuple[int, int]] = set()
+    semantic: dict[tuple[int, int], float] = {}
+    lexical: set[tuple[int, int]] = set()
     for d in docs:
-        m, size = minhash(texts[d].text)
-        for other in (lsh.query(m, size) if size else ()):
-            if other != d and other in pos:
-                pairs.add((min(d, other), max(d, other)))
-    probability = rewording_probabilities(semantic)
-    i_idx, j_idx = np.nonzero(np.triu(probability >= checker.t.related_probability, k=1))
-    pairs |= {(min(docs[i], docs[j]), max(docs[i], docs[j])) for i, j in zip(i_idx, j_idx)}
+        sharing = set(checker.sharing_text(texts[d].text)) & members
+        near = set(checker.near_proposals(texts[d])) & members
+        for other in (sharing | near) - {d}:
+            pair = (min(d, other), max(d, other))
+            if pair not in semantic:
+                semantic[pair] = semantic_of(texts[pair[0]], texts[pair[1]])
+            if other in sharing:
+                lexical.add(pair)
+    around: dict[int, list[float]] = {d: [] for d in docs}
+    for (a, b), s in semantic.items():
+        around[a].append(s)
+        around[b].append(s)
+    level = {d: float(np.mean(sorted(v, reverse=True)[:NEIGHBOURS_K])) if v else 0.0 for d, v in around.items()}
     edges = []
-    for a, b in sorted(pairs):
+    for a, b in sorted(semantic):
+        probability = rewording_probability(semantic[(a, b)], level[a], level[b])
+        if (a, b) not in lexical and probability < checker.t.related_probability:
+            continue
         _, cov_a, cov_b = copied_spans(texts[a].norm(), texts[b].norm())
-        scores = {"copied_draft": cov_a, "copied_past": cov_b, "semantic": float(semantic[pos[a], pos[b]]),
-                  "probability": float(probability[pos[a], pos[b]])}
+        scores = {"copied_draft": cov_a, "copied_past": cov_b, "semantic": semantic[(a, b)],
+                  "probability": probability}
         v = verdict(scores, checker.t)
         if v in FLAGGED:
             edges.append((a, b, v, scores))

@@ -1,4 +1,4 @@
-"""Character shingles of Chinese text and the copied spans two texts share.
+"""The copied spans two texts share, on their normalised characters (`index/fingerprints.py`).
 
 Chinese has no spaces, so text is compared by characters (in simplified form, `script.fold`): punctuation and white space are
 dropped (a copy whose commas moved is still a copy), and every position keeps its offset in the
@@ -7,47 +7,9 @@ original text so that copied spans can be shown where they stand.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
-from ..script import fold
-
-SHINGLE = 5  # characters per shingle for candidate search (MinHash)
-COPY_RUN = 12  # characters: a run this long found in both texts is a copy, not a shared phrase
-
-_KEEP = re.compile(r"[\u4e00-\u9fffA-Za-z0-9]")
-
-
-@dataclass
-class Normalised:
-    text: str  # letters, digits and Chinese characters only
-    offsets: list[int]  # offsets[i] = position of text[i] in the original
-
-
-def normalise(text: str) -> Normalised:
-    chars, offsets = [], []
-    for i, ch in enumerate(fold(text)):  # same length: offsets stay the original's
-        if _KEEP.match(ch):
-            chars.append(ch.lower())
-            offsets.append(i)
-    return Normalised("".join(chars), offsets)
-
-
-def shingles(text: str, n: int = SHINGLE) -> set[str]:
-    t = normalise(text).text
-    return {t[i:i + n] for i in range(len(t) - n + 1)}
-
-
-def minhash(text: str, num_perm: int = 128):
-    """(MinHash of the text's character 5-grams, number of distinct 5-grams): what the LSH
-    Ensemble indexes and queries, for a draft and a stored proposal alike."""
-    from datasketch import MinHash
-
-    sh = shingles(text, SHINGLE)
-    m = MinHash(num_perm=num_perm)
-    if sh:
-        m.update_batch([x.encode("utf-8") for x in sh])
-    return m, len(sh)
+from ..index.fingerprints import COPY_RUN, Normalised, normalise
 
 
 @dataclass

@@ -43,7 +43,7 @@ class Thresholds:
     duplicate_probability: float = 0.5
     related_probability: float = 0.2
     evidence_similarity: float = 0.93  # a passage pair shown as paraphrase evidence
-    lsh_containment: float = 0.10  # candidate: this share of the draft's 5-grams in a proposal
+    copy_containment: float = 0.10  # candidate: this share of the draft's fingerprints in a proposal
 
 
 def verdict(s: dict[str, float], t: Thresholds) -> str:

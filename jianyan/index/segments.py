@@ -12,6 +12,10 @@ titles), never changed once written:
                    postings by term (CSC): rows of term t are post_rows[term_ptr[t]:term_ptr[t+1]],
                    memory-mapped, so a query reads only its terms' postings
     ann.faiss      an IVF index over the vectors, for large segments (`ann.py`)
+    fp_keys.npy, fp_rows.npy
+                   winnowed fingerprints of the documents' texts and their rows, sorted by
+                   fingerprint (`fingerprints.py`), memory-mapped: the 查重 copy index (title
+                   segments, proposals only)
     segment.json   rows, kind and the ANN's parameters and measured recall; written last
 
 A segment is written under a temporary name and renamed whole. Deletions are tombstones: a
@@ -35,6 +39,7 @@ import numpy as np
 
 from ..atomic import fsync_dir, write_atomic
 from ..errors import IndexMismatch
+from .fingerprints import shared_counts, with_rows
 
 SEGMENT_META = "segment.json"
 _cache: "weakref.WeakValueDictionary[str, Segment]" = weakref.WeakValueDictionary()
@@ -65,7 +70,13 @@ class Segment:
             self.term_ptr = _read(folder / "term_ptr.npy", np.load)
             self.post_rows = _read(folder / "post_rows.npy", lambda p: np.load(p, mmap_mode="r"))
             self.post_tf = _read(folder / "post_tf.npy", lambda p: np.load(p, mmap_mode="r"))
+        self.fingerprints = bool(self.meta.get("fingerprints", False))
+        if self.fingerprints:
+            self.fp_keys = _read(folder / "fp_keys.npy", lambda p: np.load(p, mmap_mode="r"))
+            self.fp_rows = _read(folder / "fp_rows.npy", lambda p: np.load(p, mmap_mode="r"))
         rows = self.meta.get("rows")
+        if self.fingerprints and len(self.fp_keys) != len(self.fp_rows):
+            raise IndexMismatch(f"索引段 {folder} 内部不一致，请运行 jianyan check --repair")
         if self.vectors.ndim != 2 or not (len(self.ids) == len(self.docs) == len(self.vectors) == rows) or \
                 (self.keyword and (len(self.lengths) != rows or len(self.term_ptr) != len(self.vocab) + 1
                                    or len(self.post_rows) != self.term_ptr[-1] or len(self.post_tf) != len(self.post_rows))):
@@ -143,6 +154,9 @@ class SegmentData:
     post_col: np.ndarray | None = None
     post_tf: np.ndarray | None = None
     terms: list[str] | None = None
+    # fingerprint part (title segments): sorted (fingerprint, row) pairs
+    fp_keys: np.ndarray | None = None
+    fp_rows: np.ndarray | None = None
 
     @classmethod
     def from_tokens(cls, ids, docs, vectors: np.ndarray, token_lists: list[list[str]] | None) -> "SegmentData":
@@ -168,6 +182,12 @@ class SegmentData:
     def keyword(self) -> bool:
         return self.terms is not None
 
+    def with_fingerprints(self, by_id: dict[int, np.ndarray]) -> "SegmentData":
+        """Add the fingerprints of the rows whose id is in `by_id`."""
+        rows = [i for i, x in enumerate(self.ids.tolist()) if x in by_id]
+        self.fp_keys, self.fp_rows = with_rows([by_id[int(self.ids[r])] for r in rows], rows)
+        return self
+
 
 def write_segment(parent: Path, name: str, data: SegmentData, ann_min_rows: int | None = None) -> Path:
     """Write `data` as segment `parent/name` (whole or not at all) and return its folder.
@@ -178,19 +198,22 @@ def write_segment(parent: Path, name: str, data: SegmentData, ann_min_rows: int 
     tmp.mkdir(parents=True)
     try:
         rows = len(data.ids)
-        meta: dict = {"rows": rows, "keyword": data.keyword}
-        _save_npy(tmp / "ids.npy", data.ids)
-        _save_npy(tmp / "docs.npy", data.docs)
-        _save_npy(tmp / "vectors.npy", data.vectors)
+        meta: dict = {"rows": rows, "keyword": data.keyword, "fingerprints": data.fp_keys is not None}
+        save_npy(tmp / "ids.npy", data.ids)
+        save_npy(tmp / "docs.npy", data.docs)
+        save_npy(tmp / "vectors.npy", data.vectors)
         if data.keyword:
             order = np.lexsort((data.post_row, data.post_col))  # by term, then row
             counts = np.bincount(data.post_col, minlength=len(data.terms))
             lengths = np.bincount(data.post_row, weights=data.post_tf, minlength=rows).astype(np.float32)
-            _save_npy(tmp / "lengths.npy", lengths)
-            _save_npy(tmp / "term_ptr.npy", np.concatenate([[0], np.cumsum(counts)]).astype(np.int64))
-            _save_npy(tmp / "post_rows.npy", data.post_row[order].astype(np.int32))
-            _save_npy(tmp / "post_tf.npy", data.post_tf[order].astype(np.float32))
+            save_npy(tmp / "lengths.npy", lengths)
+            save_npy(tmp / "term_ptr.npy", np.concatenate([[0], np.cumsum(counts)]).astype(np.int64))
+            save_npy(tmp / "post_rows.npy", data.post_row[order].astype(np.int32))
+            save_npy(tmp / "post_tf.npy", data.post_tf[order].astype(np.float32))
             write_atomic(tmp / "terms.json", lambda fh: fh.write(json.dumps(data.terms, ensure_ascii=False).encode()))
+        if data.fp_keys is not None:
+            save_npy(tmp / "fp_keys.npy", data.fp_keys.astype(np.uint64))
+            save_npy(tmp / "fp_rows.npy", data.fp_rows.astype(np.int32))
         if ann_min_rows is not None and rows >= ann_min_rows:
             from .ann import build_ann
 
@@ -204,8 +227,17 @@ def write_segment(parent: Path, name: str, data: SegmentData, ann_min_rows: int 
     return final
 
 
-def _save_npy(path: Path, array: np.ndarray) -> None:
-    write_atomic(path, lambda fh: np.save(fh, np.ascontiguousarray(array)))
+def save_npy(path: Path, array: np.ndarray) -> None:
+    """As `np.save`, but the bytes written by Python's file object: numpy's own writer loses the
+    errno of a full disk or a file size limit, which the user must be told in words."""
+    array = np.ascontiguousarray(array)
+
+    def write(fh) -> None:
+        np.lib.format.write_array_header_1_0(fh, np.lib.format.header_data_from_array_1_0(array))
+        view = memoryview(array.reshape(-1).view(np.uint8))
+        for a in range(0, len(view), 1 << 24):
+            fh.write(view[a:a + (1 << 24)])
+    write_atomic(path, write)
 
 
 def merged_data(parts: list[tuple[Segment, np.ndarray | None]]) -> SegmentData:
@@ -213,16 +245,23 @@ def merged_data(parts: list[tuple[Segment, np.ndarray | None]]) -> SegmentData:
     data, in id order, with their vocabularies united — vectorised, no loop over rows."""
     ids, docs, vectors = [], [], []
     post_row, post_col, post_tf, terms, vocab = [], [], [], [], {}
+    fp_keys, fp_rows = [], []
     offset = 0
     keyword = all(seg.keyword for seg, _ in parts)
+    fingerprinted = any(seg.fingerprints for seg, _ in parts)
     for seg, live in parts:
         keep = np.arange(len(seg)) if live is None else np.flatnonzero(live)
         ids.append(seg.ids[keep])
         docs.append(seg.docs[keep])
         vectors.append(np.asarray(seg.vectors[keep], np.float32))
+        new_row = np.full(len(seg), -1, np.int64)
+        new_row[keep] = np.arange(len(keep)) + offset
+        if seg.fingerprints:
+            rows = new_row[np.asarray(seg.fp_rows, np.int64)]
+            ok = rows >= 0
+            fp_keys.append(np.asarray(seg.fp_keys)[ok])
+            fp_rows.append(rows[ok])
         if keyword:
-            new_row = np.full(len(seg), -1, np.int64)
-            new_row[keep] = np.arange(len(keep)) + offset
             rows, cols, tf, seg_terms = seg.row_tokens()
             mapping = np.asarray([vocab.setdefault(t, len(vocab)) for t in seg_terms], np.int64)
             ok = new_row[rows] >= 0
@@ -238,6 +277,9 @@ def merged_data(parts: list[tuple[Segment, np.ndarray | None]]) -> SegmentData:
         terms = list(vocab)
         data.post_row, data.post_col = np.concatenate(post_row), np.concatenate(post_col)
         data.post_tf, data.terms = np.concatenate(post_tf), terms
+    if fingerprinted:
+        data.fp_keys = np.concatenate(fp_keys) if fp_keys else np.zeros(0, np.uint64)
+        data.fp_rows = np.concatenate(fp_rows) if fp_rows else np.zeros(0, np.int64)
     order = np.argsort(data.ids, kind="stable")
     if (order != np.arange(len(order))).any():  # segments merged out of id order
         inverse = np.empty_like(order)
@@ -245,6 +287,11 @@ def merged_data(parts: list[tuple[Segment, np.ndarray | None]]) -> SegmentData:
         data.ids, data.docs, data.vectors = data.ids[order], data.docs[order], data.vectors[order]
         if keyword:
             data.post_row = inverse[data.post_row]
+        if fingerprinted:
+            data.fp_rows = inverse[data.fp_rows]
+    if fingerprinted:
+        by_key = np.lexsort((data.fp_rows, data.fp_keys))
+        data.fp_keys, data.fp_rows = data.fp_keys[by_key], data.fp_rows[by_key]
     return data
 
 
@@ -326,3 +373,21 @@ class SegmentSet:
                 keep &= part.live
             out.append(part.segment.ids[keep])
         return np.concatenate(out) if out else np.zeros(0, np.int64)
+
+    def sharing_fingerprints(self, query: np.ndarray, containment: float) -> dict[int, float]:
+        """Ids (documents) holding at least `containment` of the distinct fingerprints `query`,
+        with the share they hold."""
+        if not len(query):
+            return {}
+        out: dict[int, float] = {}
+        for part in self.parts:
+            seg = part.segment
+            if not seg.fingerprints:
+                continue
+            counts = shared_counts(seg.fp_keys, seg.fp_rows, query, len(seg))
+            share = counts / len(query)
+            keep = share >= containment
+            if part.live is not None:
+                keep &= part.live
+            out.update(zip(seg.ids[keep].tolist(), share[keep].tolist()))
+        return out

@@ -29,13 +29,15 @@ from typing import Callable
 import numpy as np
 from tqdm import tqdm
 
-from ..atomic import write_atomic, write_json_atomic
+from ..atomic import write_json_atomic
 from ..embed.cache import EmbeddingCache, embed_with_cache
 from ..errors import IndexMismatch
 from ..store import Store
 from .ann import ann_min_rows
 from .bm25 import KeywordIndex
-from .segments import LiveSegment, SegmentData, SegmentSet, merged_data, new_segment_name, open_segment, write_segment
+from .fingerprints import fingerprints
+from .segments import (LiveSegment, SegmentData, SegmentSet, merged_data, new_segment_name, open_segment, save_npy,
+                       write_segment)
 from .titles import TitleVectors
 from .tokenize import tokenize
 from .vectors import SegmentedVectors, VectorIndex
@@ -209,7 +211,7 @@ def sync_indexes(store: Store, embedder=None, progress: bool = True, rebuild: bo
         raise IndexMismatch(f"现有索引由模型“{existing.model_id}”构建，当前模型是“{embedder.model_id}”，"
                             f"不能混用；请运行 jianyan reindex 用当前模型重建")
     indexes = existing or SearchIndexes.empty(embedder.model_id, embedder.dim)
-    writer = _Writer(index_dir(store.data_dir), indexes, store.generation)
+    writer = IndexWriter(index_dir(store.data_dir), indexes, store.generation)
     cache = _LazyCache(store.data_dir / "cache" / "embeddings.sqlite3")
     try:
         gone = np.setdiff1d(held, store_ids)
@@ -227,7 +229,7 @@ def sync_indexes(store: Store, embedder=None, progress: bool = True, rebuild: bo
         if report.changed or titles_changed or rebuild or existing is None or stale:
             writer.merge("passages")
             writer.merge("titles")
-            writer.commit(embedder)
+            writer.commit(embedder.model_id, embedder.dim)
     except BaseException:
         writer.abandon()
         raise
@@ -289,20 +291,24 @@ def _embed_passages(texts: list[str], embedder, cache: EmbeddingCache, progress:
         bar.close()
 
 
-def _sync_titles(store: Store, indexes: SearchIndexes, writer: "_Writer", embedder, cache: _LazyCache) -> bool:
-    """Title vectors by document id; True when any changed."""
+def _sync_titles(store: Store, indexes: SearchIndexes, writer: "IndexWriter", embedder, cache: _LazyCache) -> bool:
+    """Title vectors by document id, with the fingerprints of proposals' texts (the 查重 copy
+    index, `fingerprints.py`); True when any changed."""
     store_ids = store.document_id_array()
     held = indexes.titles.ids
     gone, new = np.setdiff1d(held, store_ids), np.setdiff1d(store_ids, held).tolist()
     writer.delete("titles", indexes.title_segments, gone)
-    if new:
-        titles = store.titles_of(new)
-        vectors = embed_with_cache([titles[d] for d in new], embedder, cache.get())
-        writer.add("titles", SegmentData.from_tokens(new, new, vectors, None))
+    for a in range(0, len(new), BUILD_ROWS):
+        chunk = new[a:a + BUILD_ROWS]
+        titles = store.titles_of(chunk)
+        vectors = embed_with_cache([titles[d] for d in chunk], embedder, cache.get())
+        proposals = store.document_ids_of_type(chunk, "proposal")
+        prints = {d: fingerprints(text) for d, text in store.document_texts(proposals).items()}
+        writer.add("titles", SegmentData.from_tokens(chunk, chunk, vectors, None).with_fingerprints(prints))
     return bool(len(gone) or new)
 
 
-class _Writer:
+class IndexWriter:
     """The next `index.json`: segments written, tombstones added and merges, then one commit."""
 
     def __init__(self, folder: Path, indexes: SearchIndexes, generation: int) -> None:
@@ -342,7 +348,7 @@ class _Writer:
             i = self.parts[kind].index(part)
             deleted = np.union1d(part.deleted, rows)
             name = f"{part.segment.name}.del-{self.generation}-{secrets.token_hex(3)}.npy"
-            write_atomic(self.folder / name, lambda fh, d=deleted: np.save(fh, d.astype(np.int64)))
+            save_npy(self.folder / name, deleted.astype(np.int64))
             self.written.append(name)
             self.parts[kind][i] = LiveSegment(part.segment, deleted)
             self.entries[kind][i] = SegmentEntry(part.segment.name, name)
@@ -375,9 +381,9 @@ class _Writer:
                 return tiers[tier]
         return []
 
-    def commit(self, embedder) -> None:
+    def commit(self, model_id: str, dim: int) -> None:
         """`index.json` last, naming the generation everything was built at; then unnamed files go."""
-        self.meta.update(version=INDEX_VERSION, model_id=embedder.model_id, dim=embedder.dim,
+        self.meta.update(version=INDEX_VERSION, model_id=model_id, dim=dim,
                          passages=sum(p.live_count for p in self.parts["passages"]),
                          generation=self.generation, next_segment=self.number,
                          segments={k: [e.to_json() for e in v] for k, v in self.entries.items()},
