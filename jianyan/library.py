@@ -89,7 +89,7 @@ class View:
         return self.index_generation == self.generation
 
     def warm(self) -> None:
-        """Build what the first requests would otherwise wait for: the MinHash LSH Ensemble of 查重."""
+        """Build what the first requests would otherwise wait for (查重's proposal passage filter)."""
         self.checker.warm()
 
     def close(self) -> None:

@@ -351,10 +351,6 @@ class Store:
     def document_texts(self, ids: list[int]) -> dict[int, str]:
         return dict(self._by_ids("SELECT id, text FROM documents WHERE id IN ({})", ids))
 
-    def iter_document_texts(self, doc_type: str | None = None) -> Iterator[tuple[int, str]]:
-        where, args = self._document_filter(doc_type)
-        yield from self.conn.execute(f"SELECT id, text FROM documents{where} ORDER BY id", args)
-
     def document_titles(self) -> dict[int, str]:
         return dict(self.conn.execute("SELECT id, title FROM documents"))
 

@@ -99,7 +99,7 @@ def drop_from_index(data: Path, pid: int) -> None:
     for part, entry in zip(indexes.passage_segments.parts, meta["segments"]["passages"]):
         rows = part.segment.rows_of(np.asarray([pid]))[1]
         if len(rows):
-            entry["deleted"] = f"{entry['name']}.del-test.npy"
+            entry["deleted"] = f"{entry['name']}.del-0-000000.npy"
             np.save(data / "index" / entry["deleted"], np.union1d(part.deleted, rows))
     (data / "index" / "index.json").write_text(json.dumps(meta), encoding="utf-8")
 

@@ -146,8 +146,12 @@ class DuplicateChecker:
         self.t = thresholds or Thresholds()
         self.docs = store.document_briefs(doc_type="proposal")
         self._indexed = indexed
+        if indexed is not None:  # indexes behind the store: only proposals they hold are compared
+            held = set(indexes.passage_segments.documents_of(np.fromiter(indexed, np.int64)).tolist())
+            self.docs = {d: b for d, b in self.docs.items() if d in held}
         self._spans: dict[int, list[PassageSpan]] = {}
         self._proposal_passages: np.ndarray | None = None
+        self._proposal_filter = None
         self._compared: dict[int, ComparedText] = {}
         self._neighbours: dict[int, list[float]] = {}
 
@@ -163,6 +167,15 @@ class DuplicateChecker:
             self._proposal_passages = self.indexes.passage_segments.ids_of_documents(
                 np.asarray(list(self.docs), np.int64))
         return self._proposal_passages
+
+    @property
+    def proposal_filter(self):
+        """`proposal_passages` as row masks of the index's segments, made once per view."""
+        if self._proposal_filter is None:
+            from ..index.segments import RowFilter
+
+            self._proposal_filter = RowFilter(self.indexes.passage_segments, self.proposal_passages)
+        return self._proposal_filter
 
     def spans(self, doc_ids: list[int]) -> dict[int, list[PassageSpan]]:
         missing = [d for d in dict.fromkeys(doc_ids) if d not in self._spans]
@@ -193,7 +206,7 @@ class DuplicateChecker:
 
     def warm(self) -> None:
         """What the first check would otherwise wait for: the proposals' passage filter."""
-        self.proposal_passages  # noqa: B018 - computed and kept
+        self.proposal_filter  # noqa: B018 - computed and kept
 
     # -- a draft -----------------------------------------------------------------------------
     def _compared_draft(self, draft: Draft) -> ComparedText:
@@ -203,7 +216,7 @@ class DuplicateChecker:
     def near_proposals(self, text: ComparedText) -> dict[int, float]:
         """Proposals near any passage of `text` (FAISS), each with its best passage cosine."""
         # One batched search; no id filter when every indexed passage is a proposal's.
-        allowed = None if len(self.proposal_passages) == len(self.indexes.vectors) else self.proposal_passages
+        allowed = None if len(self.proposal_passages) == len(self.indexes.vectors) else self.proposal_filter
         ids, scores = self.indexes.vectors.search_many(text.vectors, NEIGHBOURS_PER_PASSAGE, allowed)
         ids, scores = ids.ravel(), scores.ravel()
         ok = ids >= 0
@@ -215,7 +228,7 @@ class DuplicateChecker:
         return best
 
     def _candidates(self, draft: ComparedText, exclude: set[int]) -> list[int]:
-        """Proposals sharing text with the draft (LSH Ensemble) or near its passages (FAISS),
+        """Proposals sharing text with the draft (fingerprints) or near its passages (FAISS),
         at most MAX_CANDIDATES: those sharing text first, then by best passage cosine."""
         lexical = set(self.sharing_text(draft.text))
         best = self.near_proposals(draft)

@@ -20,13 +20,24 @@ from .segments import SegmentSet
 K1, B = 1.5, 0.75
 
 
+def top_by_score(ids: np.ndarray, scores: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """The `n` highest scores with their ids, ties broken by id: the same result however the
+    rows are spread over segments."""
+    if len(scores) > n:
+        nth = np.partition(scores, len(scores) - n)[len(scores) - n]
+        keep = scores >= nth  # every tie at the cut, then the order decides
+        ids, scores = ids[keep], scores[keep]
+    order = np.lexsort((ids, -scores))[:n]
+    return ids[order], scores[order]
+
+
 class KeywordIndex:
     def __init__(self, segments: SegmentSet, k1: float = K1, b: float = B) -> None:
         self.segments, self.k1, self.b = segments, k1, b
         self.parts = [p for p in segments.parts if p.segment.keyword]
         self.n = sum(p.live_count for p in self.parts)
-        total = sum(float(p.segment.lengths.sum() if p.live is None else p.segment.lengths[p.live].sum())
-                    for p in self.parts)
+        total = sum(float(p.segment.lengths.sum(dtype=np.float64) if p.live is None
+                          else p.segment.lengths[p.live].sum(dtype=np.float64)) for p in self.parts)
         self.avgdl = total / self.n if self.n else 1.0
 
     def __len__(self) -> int:
@@ -53,11 +64,6 @@ class KeywordIndex:
 
     def _idf(self, df: int) -> float:
         return float(np.log1p((self.n - df + 0.5) / (df + 0.5)))
-
-    def idf(self, token: str) -> float:
-        """Inverse document frequency of `token` (0 for a token no passage has)."""
-        df = sum(len(rows) for _, rows, _ in self._postings(token))
-        return self._idf(df) if df else 0.0
 
     def top(self, query_tokens: list[str], n: int, allowed: np.ndarray | None = None
             ) -> tuple[np.ndarray, np.ndarray, dict[str, float]]:
@@ -93,8 +99,4 @@ class KeywordIndex:
         if not found_ids:
             return np.zeros(0, np.int64), np.zeros(0, np.float32), idf
         ids, scores = np.concatenate(found_ids), np.concatenate(found_scores)
-        if len(scores) > n:
-            part = np.argpartition(-scores, n - 1)[:n]
-            ids, scores = ids[part], scores[part]
-        order = np.lexsort((ids, -scores))  # ties by id: the same order whatever the segments
-        return ids[order], scores[order], idf
+        return (*top_by_score(ids, scores, n), idf)

@@ -86,16 +86,18 @@ def with_rows(fps_per_row: list[np.ndarray], rows: list[int]) -> tuple[np.ndarra
     return keys[order], owner[order]
 
 
-def shared_counts(keys: np.ndarray, rows: np.ndarray, query: np.ndarray, n_rows: int) -> np.ndarray:
-    """For each row, how many of the distinct `query` fingerprints it holds (sorted `keys`)."""
+def shared_counts(keys: np.ndarray, rows: np.ndarray, query: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(rows, how many of the distinct `query` fingerprints each holds) for the rows holding any,
+    from sorted `keys`: the work is the query's postings, not the number of rows."""
+    empty = np.zeros(0, np.int64)
     if not len(keys) or not len(query):
-        return np.zeros(n_rows, np.int64)
+        return empty, empty
     lo = np.searchsorted(keys, query, "left")
     hi = np.searchsorted(keys, query, "right")
     lengths = hi - lo
     if not lengths.sum():
-        return np.zeros(n_rows, np.int64)
+        return empty, empty
     # every posting of every query fingerprint, without a Python loop over them
     starts = np.repeat(lo - np.concatenate([[0], np.cumsum(lengths)[:-1]]), lengths)
-    hits = np.asarray(rows[np.arange(lengths.sum()) + starts])
-    return np.bincount(hits, minlength=n_rows)
+    hits = np.asarray(rows[np.arange(lengths.sum()) + starts], np.int64)
+    return np.unique(hits, return_counts=True)

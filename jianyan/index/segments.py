@@ -320,6 +320,18 @@ class LiveSegment:
         return mask if self.live is None else mask & self.live
 
 
+class RowFilter:
+    """Allowed ids as one row mask per segment, computed once for a filter used again and again
+    (查重's proposals): a search with it costs no lookups."""
+
+    def __init__(self, segments: "SegmentSet", ids: np.ndarray) -> None:
+        self.masks = [part.mask_of(np.asarray(ids, np.int64)) for part in segments.parts]
+        self.count = sum(int(m.sum()) for m in self.masks)
+
+    def __len__(self) -> int:
+        return self.count
+
+
 class SegmentSet:
     """The live rows of a list of segments, seen as one collection keyed by id."""
 
@@ -384,10 +396,10 @@ class SegmentSet:
             seg = part.segment
             if not seg.fingerprints:
                 continue
-            counts = shared_counts(seg.fp_keys, seg.fp_rows, query, len(seg))
+            rows, counts = shared_counts(seg.fp_keys, seg.fp_rows, query)
             share = counts / len(query)
             keep = share >= containment
             if part.live is not None:
-                keep &= part.live
-            out.update(zip(seg.ids[keep].tolist(), share[keep].tolist()))
+                keep &= part.live[rows]
+            out.update(zip(seg.ids[rows[keep]].tolist(), share[keep].tolist()))
         return out

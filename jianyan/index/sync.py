@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import re
 import secrets
 import shutil
 import time
@@ -133,11 +134,10 @@ def read_index_meta(data_dir: Path) -> dict | None:
 def index_files(meta: dict) -> list[str]:
     """Every file of the index `meta` describes, relative to the index folder; `index.json` last."""
     out = []
-    for kind in ("passages", "titles"):
-        for entry in meta["segments"][kind]:
-            out.append(entry["name"])
-            if entry.get("deleted"):
-                out.append(entry["deleted"])
+    for entry in (e for listed in _entries(meta).values() for e in listed):
+        out.append(entry.name)
+        if entry.deleted:
+            out.append(entry.deleted)
     return out + [META_FILE]
 
 
@@ -170,10 +170,26 @@ def load_indexes(data_dir: Path) -> SearchIndexes | None:
     return None
 
 
+_SEGMENT_NAME = re.compile(r"[pt]\d{6,}-[0-9a-f]{8}")
+_TOMBSTONE_NAME = re.compile(r"([pt]\d{6,}-[0-9a-f]{8})\.del-\d+-[0-9a-f]{6}\.npy")
+
+
+def _entries(meta: dict) -> dict[str, list[SegmentEntry]]:
+    """The segments `index.json` lists, each name checked: a name is a file of the index folder
+    and nothing else (an edited or restored `index.json` cannot point outside it)."""
+    entries = {kind: [SegmentEntry(e["name"], e.get("deleted")) for e in meta["segments"][kind]]
+               for kind in ("passages", "titles")}
+    for entry in (e for listed in entries.values() for e in listed):
+        tomb = _TOMBSTONE_NAME.fullmatch(entry.deleted) if isinstance(entry.deleted, str) else None
+        if not isinstance(entry.name, str) or not _SEGMENT_NAME.fullmatch(entry.name) or \
+                (entry.deleted is not None and (tomb is None or tomb.group(1) != entry.name)):
+            raise ValueError(f"索引段名称无效：{str(entry.name)[:40]}")
+    return entries
+
+
 def _open(folder: Path, meta: dict) -> SearchIndexes:
     try:
-        entries = {kind: [SegmentEntry(e["name"], e.get("deleted")) for e in meta["segments"][kind]]
-                   for kind in ("passages", "titles")}
+        entries = _entries(meta)
         dim = int(meta["dim"])
     except (KeyError, TypeError, ValueError) as exc:
         raise IndexMismatch(f"{folder / META_FILE} 内容不完整（{exc}），请运行 jianyan reindex") from exc
@@ -322,9 +338,15 @@ class IndexWriter:
         folder.mkdir(parents=True, exist_ok=True)
 
     def abandon(self) -> None:
-        """Remove what this sync wrote and will not commit (a failed or empty sync)."""
+        """Remove what this sync wrote and will not commit (a failed or empty sync) — never a
+        file `index.json` names (an interruption right after it was replaced)."""
+        try:
+            named = set(index_files(read_index_meta(self.folder.parent) or {"segments": {"passages": [], "titles": []}}))
+        except Exception:  # noqa: BLE001 - unreadable: keep everything, the next commit collects it
+            return
         for name in self.written:
-            _remove(self.folder / name)
+            if name not in named:
+                _remove(self.folder / name)
 
     def _name(self, kind: str) -> str:
         name = new_segment_name("p" if kind == "passages" else "t", self.number)

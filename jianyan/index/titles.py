@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .ann import dot_rows
 from .segments import SegmentSet
 
 
@@ -25,5 +26,5 @@ class TitleVectors:
         """Cosine of the query with the titles of `doc_ids` (those that have one)."""
         doc_ids = np.asarray(list(doc_ids), np.int64)
         found, vectors = self.segments.vectors_of(doc_ids)
-        sims = vectors[found] @ np.asarray(query_vector, np.float32)
+        sims = dot_rows(vectors[found], query_vector)
         return dict(zip(doc_ids[found].tolist(), sims.tolist()))

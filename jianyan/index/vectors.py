@@ -18,7 +18,7 @@ from typing import Protocol
 import numpy as np
 
 from .ann import exact_top
-from .segments import SegmentSet
+from .segments import RowFilter, SegmentSet
 
 
 class VectorIndex(Protocol):
@@ -68,9 +68,9 @@ class SegmentedVectors:
         if k <= 0 or not nq or not len(self) or (allowed is not None and not len(allowed)):
             return np.zeros((nq, 0), np.int64), np.zeros((nq, 0), np.float32)
         found_ids, found_scores = [], []
-        for part in self.segments.parts:
+        masks = allowed.masks if isinstance(allowed, RowFilter) else [p.mask_of(allowed) for p in self.segments.parts]
+        for part, mask in zip(self.segments.parts, masks):
             seg = part.segment
-            mask = part.mask_of(allowed)
             if mask is not None and not mask.any():
                 continue
             n_allowed = len(seg) if mask is None else int(mask.sum())
@@ -84,7 +84,8 @@ class SegmentedVectors:
             return np.zeros((nq, 0), np.int64), np.zeros((nq, 0), np.float32)
         ids, scores = np.hstack(found_ids), np.hstack(found_scores).astype(np.float32)
         k = min(k, ids.shape[1])
-        order = np.argsort(-scores, axis=1, kind="stable")[:, :k]
+        # ties by id (padding last): the same result however the rows are spread over segments
+        order = np.lexsort((np.where(ids >= 0, ids, np.iinfo(np.int64).max), -scores), axis=1)[:, :k]
         ids, scores = np.take_along_axis(ids, order, axis=1), np.take_along_axis(scores, order, axis=1)
         return np.where(np.isfinite(scores), ids, -1), np.where(np.isfinite(scores), scores, 0.0).astype(np.float32)
 
