@@ -2,42 +2,65 @@
 
 from __future__ import annotations
 
-from ..script import match_form
+import numpy as np
+
+from ..script import fold, match_form
 
 PROXIMITY_WINDOW = 15  # characters
+_GAP = "\x00" * (PROXIMITY_WINDOW + 1)  # between passages joined into one string: no window spans two
 
 
 def proximity(text: str, terms: dict[str, float], window: int = PROXIMITY_WINDOW) -> float:
-    """Share of the query's IDF mass that occurs together in one window of `window` characters.
+    """Share of the query's IDF mass that occurs together in one window of `window` characters."""
+    return proximities([text], terms, window)[0]
+
+
+def proximities(texts: list[str], terms: dict[str, float], window: int = PROXIMITY_WINDOW) -> list[float]:
+    """For each text, the largest share of the query's IDF mass whose words all start within one
+    window of `window` characters ending at a word's start.
 
     BM25 treats a passage as a bag of words; a drafter's figure ("国内生产总值增长7.5%") is a
     phrase. Rewarding query words that stand close together is the classic remedy (Tao & Zhai,
     "An exploration of proximity measures in information retrieval", SIGIR 2007).
+    All texts are searched at once, joined into one string: for every occurrence `p` of a query
+    word, each word counts whose some occurrence starts in [p − window, p] (found by binary search
+    in its sorted positions) — vectorised, no Python loop over texts or over windows.
     """
     total = sum(terms.values())
-    if total <= 0:
-        return 0.0
-    lowered = match_form(text)
-    hits: list[tuple[int, str]] = []
-    for term in terms:
-        start = lowered.find(term)
-        while start >= 0:
-            hits.append((start, term))
-            start = lowered.find(term, start + 1)
-    if not hits:
-        return 0.0
-    hits.sort()
-    best, left, counts = 0.0, 0, {}
-    mass = 0.0
-    for right, (pos, term) in enumerate(hits):
-        counts[term] = counts.get(term, 0) + 1
-        if counts[term] == 1:
-            mass += terms[term]
-        while pos - hits[left][0] > window:
-            t = hits[left][1]
-            counts[t] -= 1
-            if counts[t] == 0:
-                mass -= terms[t]
-            left += 1
-        best = max(best, mass)
-    return best / total
+    if total <= 0 or not texts:
+        return [0.0] * len(texts)
+    joined = _GAP.join(texts)
+    lowered = _match_form_joined(joined, texts)
+    starts = np.cumsum([0] + [len(t) + len(_GAP) for t in texts[:-1]])
+    positions = {t: _occurrences(lowered, t) for t in terms if t}
+    hits = np.sort(np.concatenate([p for p in positions.values()] or [np.zeros(0, np.int64)]))
+    if not len(hits):
+        return [0.0] * len(texts)
+    mass = np.zeros(len(hits))
+    for term, pos in positions.items():
+        if len(pos) and terms[term]:
+            inside = np.searchsorted(pos, hits, "right") - np.searchsorted(pos, hits - window, "left")
+            mass += terms[term] * (inside > 0)
+    owner = np.searchsorted(starts, hits, "right") - 1
+    best = np.zeros(len(texts))
+    np.maximum.at(best, owner, mass)
+    return (best / total).tolist()
+
+
+def _occurrences(text: str, term: str) -> np.ndarray:
+    """Start of every occurrence of `term`, overlapping ones too (str.find: C speed per hit)."""
+    out = []
+    i = text.find(term)
+    while i >= 0:
+        out.append(i)
+        i = text.find(term, i + 1)
+    return np.asarray(out, np.int64)
+
+
+def _match_form_joined(joined: str, texts: list[str]) -> str:
+    """`match_form` of each text, joined as `joined` is, with one conversion for all of them."""
+    folded = fold(joined)
+    lowered = folded.lower()
+    if len(lowered) == len(folded):
+        return lowered
+    return _GAP.join(match_form(t) for t in texts)  # a character whose lower case is longer

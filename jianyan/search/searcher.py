@@ -24,7 +24,7 @@ from .highlight import find_spans
 from .intent import doc_type_intent
 from .nothing_close import (NOTHING_CLOSE_AT, NOTHING_CLOSE_MESSAGE, closeness_features,
                             nothing_close_probability)
-from .proximity import proximity
+from .proximity import proximities
 from .query import query_clauses, query_core
 
 MODES = ("hybrid", "dense", "keyword")
@@ -163,7 +163,8 @@ class Searcher:
         if not top or self.proximity_weight <= 0:
             return dict(top)
         texts = self.store.passage_texts([pid for pid, _ in top])
-        return {pid: s * (1 + self.proximity_weight * proximity(texts[pid], idf)) for pid, s in top}
+        near = proximities([texts[pid] for pid, _ in top], idf)
+        return {pid: s * (1 + self.proximity_weight * p) for (pid, s), p in zip(top, near)}
 
     def query_vectors(self, query: str, clauses: list[str]) -> tuple[np.ndarray, np.ndarray]:
         """The core's vector and the clauses' vectors, in one call to the embedder."""
