@@ -151,3 +151,19 @@ def test_shared_counts_equal_a_brute_force_count():
         want = {i: len(set(r.tolist()) & set(query.tolist())) for i, r in enumerate(per_row)}
         got_rows, got = shared_counts(keys, rows, query)
         assert dict(zip(got_rows.tolist(), got.tolist())) == {i: c for i, c in want.items() if c}
+
+
+def test_stats_tell_the_segments_and_the_vector_index(library):
+    import json
+
+    from .test_cli import run
+
+    store, embedder, tmp_path = library
+    r = run("stats", "--data", str(store.data_dir), "--json")
+    assert r.returncode == 0, r.stderr
+    stats = json.loads(r.stdout)
+    assert stats["passages"] == store.count_passages() == stats["index"]["rows"]
+    assert stats["index"]["kind"] == "exact" and stats["index"]["recall_at_10"] == 1.0
+    assert stats["index"]["consistent"] is True
+    r = run("stats", "--data", str(tmp_path / "empty"))
+    assert r.returncode == 1 and "还没有" in r.stderr, r.stderr
