@@ -38,7 +38,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .readers.lines import column_groups
+from .readers.lines import column_groups, row_groups
 
 __all__ = ["ENGINE", "OcrPage", "recognise", "engine", "Engine", "Models", "Params", "bundled_models"]
 
@@ -383,19 +383,8 @@ def _lines(boxes, texts, w, h, skew, min_score, out_w, out_h) -> list[dict]:
 
 def _merge_rows(items: list[dict]) -> list[dict]:
     """Top to bottom; boxes side by side on one row become one line, left to right."""
-    rows: list[list[dict]] = []
-    for it in sorted(items, key=lambda it: (it["top"] + it["bottom"]) / 2):
-        if rows:
-            last = rows[-1]
-            top = min(x["top"] for x in last)
-            bottom = max(x["bottom"] for x in last)
-            overlap = min(bottom, it["bottom"]) - max(top, it["top"])
-            if overlap > 0.5 * min(bottom - top, it["bottom"] - it["top"]):
-                last.append(it)
-                continue
-        rows.append([it])
     out = []
-    for row in rows:
+    for row in row_groups(items):
         row.sort(key=lambda it: it["x0"])
         text, prev = "", None
         for it in row:

@@ -83,12 +83,14 @@ def prepare(doc: SourceDocument, paragraphs: list[Paragraph], doc_type: str | No
     """Structure, chunk and describe one cleaned document (boilerplate removed from its text)."""
     text = "\n".join(p.text for p in paragraphs)
     folded = fold(text)  # patterns (關於…的提案, 文號) are written in simplified characters
-    metadata = extract_metadata(_folded(paragraphs), folded, doc.fields, doc_type)
+    folded_paragraphs = _folded(paragraphs)
+    metadata = extract_metadata(folded_paragraphs, folded, doc.fields, doc_type)
     if folded != text:
         for name in ("title", "doc_number", "issuer"):
             setattr(metadata, name, restore(getattr(metadata, name), folded, text))
-    if boilerplate:
-        paragraphs = strip_tail(paragraphs, boilerplate)
+    kept = strip_tail(paragraphs, boilerplate) if boilerplate else paragraphs
+    if len(kept) != len(paragraphs):  # the tail went: fold what is left again
+        paragraphs, folded_paragraphs = kept, _folded(kept)
     text, structure, passages = split_paragraphs(paragraphs)
     extra = dict(doc.extra)
     for name in ("encoding", "recognised", "converted_from"):  # how the text was read, shown with it
@@ -97,7 +99,7 @@ def prepare(doc: SourceDocument, paragraphs: list[Paragraph], doc_type: str | No
     if is_traditional(text):
         extra["script"] = "traditional"
     # 主送机关 and 附件说明, found in simplified form and kept as written (shown with the document).
-    folded, folded_paragraphs = fold(text), _folded(paragraphs)
+    folded = fold(text)
     addressees = find_addressees(folded_paragraphs) if metadata.doc_type in ("policy", "other") else None
     if addressees:
         extra["addressees"] = restore(addressees, folded, text)

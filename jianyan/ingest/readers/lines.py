@@ -113,7 +113,7 @@ def carry_columns(pages: list[list[dict]]) -> None:
             ln["column"] = 1 if ln["x1"] <= gx else 2 if ln["x0"] >= gx else 0
 
 
-def _rows(items: list[dict]) -> list[list[dict]]:
+def row_groups(items: list[dict]) -> list[list[dict]]:
     """Items side by side at one height, top to bottom (an item joins the row it overlaps by
     half its height)."""
     rows: list[list[dict]] = []
@@ -177,7 +177,7 @@ def column_groups(items: list[dict]) -> list[tuple[int, list[dict]]]:
     span = right - left
     if span <= 0:
         return [(0, items)]
-    rows = _rows(items)
+    rows = row_groups(items)
     heights = sorted(it["bottom"] - it["top"] for it in items)
     line_h = heights[len(heights) // 2]
     strip = _gutter(rows, left, span)
