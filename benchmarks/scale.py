@@ -167,6 +167,9 @@ def serve_and_measure(data: Path, queries: list[str], drafts: list[dict]) -> dic
             for q in queries[:20]:  # warm up: jieba, the model, the page cache
                 c.post("/api/search", json={"query": q, "mode": "hybrid"})
             out["rss_mb"] = round(rss_mb(server.pid), 0)
+            # resident pages of the memory-mapped segments are the page cache's (shared, reclaimable)
+            out["rss_anon_mb"] = round(rss_mb(server.pid, "RssAnon"), 0)
+            out["rss_file_mb"] = round(rss_mb(server.pid, "RssFile"), 0)
             for mode in ("dense", "keyword", "hybrid"):
                 times = []
                 for q in queries:
@@ -288,7 +291,8 @@ def main() -> None:
               f"{served['stats']['segments']} segments, vector index {served['stats']['kind']} "
               f"(recall@10 at build {served['stats']['recall_at_10']})\n"
               f"recall@10 against exact, dev queries: {recall:.4f}\n"
-              f"service RSS {served['rss_mb']:.0f} MB ({row['rss_beyond_model_mb']:.0f} MB beyond the model), "
+              f"service RSS {served['rss_mb']:.0f} MB ({row['rss_beyond_model_mb']:.0f} MB beyond the model; "
+              f"anonymous {served['rss_anon_mb']:.0f} MB, file-backed {served['rss_file_mb']:.0f} MB), "
               f"peak {served['peak_rss_mb']:.0f} MB\n"
               f"query embedding ({embedded['engine']}) p50/p99: core {embedded['query'][0]}/{embedded['query'][1]} ms, "
               f"core and clauses (hybrid) {embedded['hybrid_query'][0]}/{embedded['hybrid_query'][1]} ms\n"
