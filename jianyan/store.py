@@ -355,7 +355,7 @@ class Store:
         return dict(self.conn.execute("SELECT id, title FROM documents"))
 
     def passage_ids(self) -> set[int]:
-        return {r[0] for r in self.conn.execute("SELECT id FROM passages")}
+        return set(self.passage_id_array().tolist())
 
     def passage_id_array(self) -> np.ndarray:
         """Every passage id, ascending (int64): what the indexes are compared with."""
@@ -410,7 +410,7 @@ class Store:
         return StoreSummary(self.generation, self.count_documents(), self.count_passages())
 
     def document_ids(self) -> set[int]:
-        return {r[0] for r in self.conn.execute("SELECT id FROM documents")}
+        return set(self.document_id_array().tolist())
 
     def sqlite_problems(self, thorough: bool = False) -> list[str]:
         """SQLite's own check of the file (`quick_check`; `integrity_check` when `thorough`, which

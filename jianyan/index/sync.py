@@ -231,7 +231,7 @@ def sync_indexes(store: Store, embedder=None, progress: bool = True, rebuild: bo
     cache = _LazyCache(store.data_dir / "cache" / "embeddings.sqlite3")
     try:
         gone = np.setdiff1d(held, store_ids)
-        writer.delete("passages", indexes.passage_segments, gone)
+        writer.delete("passages", gone)
         report.removed = len(gone)
         for a in range(0, len(new_ids), BUILD_ROWS):
             chunk = new_ids[a:a + BUILD_ROWS].tolist()
@@ -313,7 +313,7 @@ def _sync_titles(store: Store, indexes: SearchIndexes, writer: "IndexWriter", em
     store_ids = store.document_id_array()
     held = indexes.titles.ids
     gone, new = np.setdiff1d(held, store_ids), np.setdiff1d(store_ids, held).tolist()
-    writer.delete("titles", indexes.title_segments, gone)
+    writer.delete("titles", gone)
     for a in range(0, len(new), BUILD_ROWS):
         chunk = new[a:a + BUILD_ROWS]
         titles = store.titles_of(chunk)
@@ -328,7 +328,8 @@ class IndexWriter:
     """The next `index.json`: segments written, tombstones added and merges, then one commit."""
 
     def __init__(self, folder: Path, indexes: SearchIndexes, generation: int) -> None:
-        self.folder, self.indexes, self.generation = folder, indexes, generation
+        self.folder, self.generation = folder, generation
+        self.dim = indexes.passage_segments.dim
         self.meta = dict(indexes.meta)
         self.number = int(self.meta.get("next_segment", 1))
         self.parts = {"passages": list(indexes.passage_segments.parts),
@@ -362,11 +363,11 @@ class IndexWriter:
         self.parts[kind].append(LiveSegment(open_segment(folder)))
         self.entries[kind].append(SegmentEntry(folder.name))
 
-    def delete(self, kind: str, segments: SegmentSet, ids: np.ndarray) -> None:
+    def delete(self, kind: str, ids: np.ndarray) -> None:
         """Tombstones for `ids`: per segment holding some, a new file of all its deleted rows."""
         if not len(ids):
             return
-        for part, _, rows in segments.locate(ids):
+        for part, _, rows in SegmentSet(self.parts[kind], self.dim).locate(ids):
             i = self.parts[kind].index(part)
             deleted = np.union1d(part.deleted, rows)
             name = f"{part.segment.name}.del-{self.generation}-{secrets.token_hex(3)}.npy"
