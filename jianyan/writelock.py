@@ -39,7 +39,8 @@ def lock_path(data_dir: str | Path) -> Path:
 
 def _command_line() -> str:
     argv = list(sys.argv)
-    if argv and (argv[0].endswith(("jianyan", "cli.py")) or argv[0] == "-m"):
+    # the console script, `python -m jianyan` (…/jianyan/__main__.py) or `python -m jianyan.cli`
+    if argv and (argv[0].endswith(("jianyan", "cli.py", "__main__.py")) or argv[0] == "-m"):
         argv[0] = "jianyan"
     return " ".join(argv)[:300]
 

@@ -44,7 +44,7 @@ def running_server(data_dir: Path, corpus: Path | None = None, env: dict | None 
     """`ready=False`: yield as soon as the server answers at all (to test a failed start)."""
     port = free_port()
     log = data_dir.parent / f"serve-{port}.log"
-    args = [sys.executable, "-m", "jianyan.cli", "serve", "--data", str(data_dir), "--port", str(port),
+    args = [sys.executable, "-m", "jianyan", "serve", "--data", str(data_dir), "--port", str(port),
             "--no-progress"]
     if corpus is not None:
         args += ["--corpus", str(corpus)]

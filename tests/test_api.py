@@ -91,7 +91,7 @@ def test_search_finds_the_seed_passage_like_the_cli(server):
     doc = c.get(f"/api/documents/{top['document_id']}").json()
     assert doc["text"][passage["start"]:passage["end"]] == passage["text"]
     # The reference: the CLI over the same data folder gives the same ranking and shape.
-    cli = subprocess.run([sys.executable, "-m", "jianyan.cli", "search", SEED_QUERY, "-k", "5", "--json",
+    cli = subprocess.run([sys.executable, "-m", "jianyan", "search", SEED_QUERY, "-k", "5", "--json",
                           "--data", str(server.data_dir)], capture_output=True, text=True, check=True)
     expected = json.loads(cli.stdout)
     # The service embeds queries with sentence-transformers (bf16) where torch is installed, the
@@ -565,7 +565,7 @@ def test_serve_refuses_a_busy_port_in_words(tmp_path):
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        r = subprocess.run([sys.executable, "-m", "jianyan.cli", "serve", "--data", str(tmp_path / "d"),
+        r = subprocess.run([sys.executable, "-m", "jianyan", "serve", "--data", str(tmp_path / "d"),
                             "--port", str(port)], capture_output=True, text=True, timeout=60)
     assert r.returncode == 1 and "端口" in r.stderr and str(port) in r.stderr
     assert not (tmp_path / "d" / "jianyan.sqlite3").exists()  # nothing ingested before the check

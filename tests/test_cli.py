@@ -15,7 +15,7 @@ JIANYAN = shutil.which("jianyan") or ""
 
 
 def run(*args, env=None, cwd=None):
-    cmd = [JIANYAN] if JIANYAN else [sys.executable, "-m", "jianyan.cli"]
+    cmd = [JIANYAN] if JIANYAN else [sys.executable, "-m", "jianyan"]
     return subprocess.run(cmd + list(args), capture_output=True, text=True, cwd=cwd or ROOT,
                           env={**os.environ, **(env or {})})
 
@@ -48,7 +48,7 @@ def test_data_dir_from_environment(tmp_path):
 
 def test_default_data_dir_is_in_the_working_folder(tmp_path):
     env = {k: v for k, v in os.environ.items() if k != "JIANYAN_HOME"}
-    cmd = [JIANYAN] if JIANYAN else [sys.executable, "-m", "jianyan.cli"]
+    cmd = [JIANYAN] if JIANYAN else [sys.executable, "-m", "jianyan"]
     r = subprocess.run(cmd + ["ingest", str(CORPORA / "seed")], capture_output=True, text=True,
                        cwd=tmp_path, env=env)
     assert r.returncode == 0, r.stderr
@@ -276,3 +276,15 @@ def test_paths_missing_or_of_the_wrong_kind_get_a_message_not_a_traceback(tmp_pa
         assert str(path) in r.stderr, (args, r.stderr)
     assert a_file.read_text(encoding="utf-8") == "不是文件夹"  # nothing was written over it
     assert not (tmp_path / "b").exists()
+
+
+def test_the_command_script_imports_nothing_until_it_runs():
+    # The readers' forkserver re-imports the main script in each child (sandbox.py): the script's
+    # module must stay free of the CLI, numpy, the service and the engines until main() runs.
+    probe = ("import sys, jianyan.entry; "
+             "print(sorted(m for m in ('jianyan.cli', 'numpy', 'click', 'fastapi', 'torch') if m in sys.modules))")
+    r = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=ROOT)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == "[]"
+    r = subprocess.run([sys.executable, "-m", "jianyan", "--version"], capture_output=True, text=True, cwd=ROOT)
+    assert r.returncode == 0 and r.stdout.strip(), r.stderr

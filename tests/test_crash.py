@@ -76,7 +76,7 @@ pytestmark = requires_shared
 
 # -- helpers ----------------------------------------------------------------------------------
 def cli(*args, timeout: float = 300) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "jianyan.cli", *map(str, args)], capture_output=True,
+    return subprocess.run([sys.executable, "-m", "jianyan", *map(str, args)], capture_output=True,
                           text=True, cwd=ROOT, timeout=timeout)
 
 
@@ -433,7 +433,7 @@ def run_point(point: KillPoint, corpus: dict, reference: dict, embedder, root: P
         t0 = time.monotonic()
         # A process group of its own: what the ingest started (the reader forkserver, its children)
         # is found after the kill, without a scan of /proc delaying the kill.
-        proc = subprocess.Popen([sys.executable, "-m", "jianyan.cli", "-v", "ingest", "--data", str(data),
+        proc = subprocess.Popen([sys.executable, "-m", "jianyan", "-v", "ingest", "--data", str(data),
                                  "--no-progress", str(corpus["folder"])], cwd=ROOT, stdout=out, stderr=out,
                                 start_new_session=True)
     try:

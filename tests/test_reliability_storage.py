@@ -41,7 +41,7 @@ time.sleep(600)
 
 
 def run(*args, timeout: float = 300, **kwargs) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "jianyan.cli", *map(str, args)], capture_output=True,
+    return subprocess.run([sys.executable, "-m", "jianyan", *map(str, args)], capture_output=True,
                           text=True, cwd=ROOT, timeout=timeout, **kwargs)
 
 

@@ -13,7 +13,7 @@ from tests.server import running_server
 
 
 def _ingest(data, path, *extra) -> None:
-    subprocess.run([sys.executable, "-m", "jianyan.cli", "ingest", "--data", str(data), str(path),
+    subprocess.run([sys.executable, "-m", "jianyan", "ingest", "--data", str(data), str(path),
                     "--map", PROPOSAL_MAP, "--type", "proposal", "--no-progress", *extra],
                    check=True, capture_output=True)
 

@@ -117,7 +117,7 @@ def _free_port() -> int:
                                       ("JIANYAN_READ_SECONDS", "inf")])
 def test_serve_does_not_start_with_a_bad_setting(tmp_path, env, raw):
     data = tmp_path / "d"
-    cmd = [JIANYAN] if JIANYAN else [sys.executable, "-m", "jianyan.cli"]
+    cmd = [JIANYAN] if JIANYAN else [sys.executable, "-m", "jianyan"]
     environ = {k: v for k, v in os.environ.items() if k != "JIANYAN_WRITE_TOKENS"} | {env: raw}
     # Were the setting accepted, serve would ingest the bundled corpora and run on: the timeout fails the test.
     r = subprocess.run(cmd + ["serve", "--data", str(data), "--port", str(_free_port()), "--no-progress"],

@@ -91,7 +91,7 @@ def test_failed_write_rolls_back_and_keeps_the_old_version(store, tmp_path):
 @requires_shared
 def test_killed_ingest_leaves_whole_documents(tmp_path):
     data = tmp_path / "data"
-    cmd = [sys.executable, "-m", "jianyan.cli", "--data", str(data), "ingest", "--no-progress", "--no-index",
+    cmd = [sys.executable, "-m", "jianyan", "--data", str(data), "ingest", "--no-progress", "--no-index",
            "--map", PROPOSAL_MAP, str(PROPOSALS_CSV)]
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     db = data / "jianyan.sqlite3"

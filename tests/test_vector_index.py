@@ -76,7 +76,7 @@ def test_a_large_segment_is_searched_through_ivf_with_measured_recall(tmp_path, 
     seg = idx.segments.parts[0].segment
     assert seg.ann is not None and seg.meta["ann"]["recall_at_10"] >= 0.95
     stats = idx.stats()
-    assert stats["kind"] == "ivf_sq8" and stats["ann_rows"] == n - 100 and stats["recall_at_10"] >= 0.95
+    assert stats["kind"] == "ivf_pq4fs" and stats["ann_rows"] == n - 100 and stats["recall_at_10"] >= 0.95
     live = np.ones(n, bool)
     live[:100] = False
     queries = _unit(vectors[rng.choice(n, 50)] + 0.035 * rng.standard_normal((50, 384)))  # cosine ~0.85
@@ -101,3 +101,18 @@ def test_a_large_segment_is_searched_through_ivf_with_measured_recall(tmp_path, 
     few = ids[live][:500]
     got_ids, _ = idx.search(queries[0], 10, few)
     assert got_ids.tolist() == _exact(ids, vectors, queries[0], 10, few)[0].tolist()
+
+
+def test_a_dimension_fast_scan_cannot_take_gets_scalar_codes_and_loads_again(tmp_path):
+    from jianyan.index.ann import build_ann, load_ann
+
+    rng = np.random.default_rng(5)
+    vectors = _clustered(rng, 4000, d=102)  # 51 two-dimension sub-quantisers: odd, no fast-scan
+    meta = build_ann(tmp_path, vectors)
+    assert meta["type"] == "ivf_sq8" and meta["recall_at_10"] >= 0.9
+    ann = load_ann(tmp_path, meta)
+    assert ann.kind == "ivf_sq8"
+    q = vectors[7:8]
+    rows, scores = ann.search(vectors, q, 5)
+    assert rows[0, 0] == 7
+    np.testing.assert_allclose(scores[0], vectors[rows[0]] @ q[0], atol=1e-5)

@@ -1,17 +1,27 @@
-"""Approximate nearest neighbours for large segments: FAISS IVF over 8-bit scalar-quantised
-vectors, its candidates re-scored exactly from the segment's own float vectors.
+"""Approximate nearest neighbours for large segments: FAISS IVF over 4-bit product-quantised
+codes scanned with SIMD ("fast-scan"), its candidates re-scored exactly from the segment's own
+float vectors.
 
 Why this index (measured on this 2-core machine, 384-d e5 vectors; ../../docs/architecture.md):
 exact search costs ~15 ms at 100k rows and 150–330 ms at 1M; HNSW holds the float vectors and a
-graph in RAM and its recall fell to 0.93–0.97 at 1M; IVF with SQ8 codes holds a quarter of the
-vectors' size (384 bytes a row) and, re-scored exactly, keeps recall ≥ 0.97 with a few dozen
-lists probed. The re-scoring reads the candidates' rows from the memory-mapped `vectors.npy`,
-so the scores the searcher fuses are exact cosines, as on small segments.
+graph in RAM and its recall fell to 0.93–0.97 at 1M; IVF over 8-bit scalar codes (SQ8, 384 bytes
+a row) kept recall@10 0.994 at 1M but took ~14 ms a query at 128 probes, while IVF over 4-bit PQ
+codes of two dimensions a sub-quantiser (`PQ{dim/2}x4fs`: 192 bytes a row at 384-d) scans the
+same lists in ~2 ms with the same recall, provided enough candidates are re-scored: 0.994 with
+`MIN_RESCORED` = 1000 of them, 0.957 with 100 (80 dev queries, the 1M archive of
+`benchmarks/scale.py`). The re-scoring reads the candidates' rows from the memory-mapped
+`vectors.npy`, so the scores the searcher fuses are exact cosines, as on small segments.
+Dimensions that are not a multiple of 4 (fast-scan wants an even number of sub-quantisers) get
+SQ8 codes; segments written with SQ8 before keep loading.
 
 Its parameters are chosen when the segment is written: `nlist` ≈ 2·√rows lists, trained on at
 most 40 points a list; then the smallest `nprobe` whose recall@10 against exact search, on
-queries near a sample of the segment's rows (`choose_nprobe`), reaches `TARGET_RECALL` — that estimate is kept in `segment.json` and reported by `jianyan stats`.
+queries near a sample of the segment's rows (`choose_nprobe`), reaches `TARGET_RECALL` — that
+estimate is kept in `segment.json` and reported by `jianyan stats`.
 `JIANYAN_ANN_NPROBE` overrides the probe count at search time.
+
+FAISS runs on one OpenMP thread here (`_faiss`): on both cores its threads keep spinning after
+a search and the next query's embedding (torch, on the same cores) took ~60 ms instead of ~38.
 """
 
 from __future__ import annotations
@@ -32,7 +42,23 @@ TARGET_RECALL = 0.99
 PROBES = (8, 16, 32, 64, 128)
 RECALL_QUERIES = 200
 QUERY_COSINE = 0.7
-RESCORE = 4  # candidates taken from the codes per result wanted (at least 100)
+RESCORE = 4  # candidates taken from the codes per result wanted (at least MIN_RESCORED)
+MIN_RESCORED = 1000
+FAST_SCAN, SCALAR_8BIT = "ivf_pq4fs", "ivf_sq8"  # segment.json's "type" of each kind
+
+
+def _faiss():
+    """faiss, on one OpenMP thread for the calling thread (the setting is per thread: searches
+    come from the service's worker threads)."""
+    import faiss
+
+    faiss.omp_set_num_threads(1)
+    return faiss
+
+
+def ann_kind(dim: int) -> str:
+    """The codes a new segment of `dim`-dimensional vectors gets."""
+    return FAST_SCAN if dim % 4 == 0 else SCALAR_8BIT
 
 
 def ann_min_rows() -> int:
@@ -47,36 +73,36 @@ def _nprobe_override() -> int | None:
 
 
 def build_ann(folder: Path, vectors: np.ndarray) -> dict:
-    """Train and fill an IVF-SQ8 index over `vectors`, save it to `folder`, measure its recall."""
-    import faiss
-
+    """Train and fill an IVF index over `vectors` (codes: `ann_kind`), save it to `folder`,
+    measure its recall."""
+    faiss = _faiss()
     started = time.perf_counter()
     n, dim = vectors.shape
     nlist = max(16, int(round(2 * math.sqrt(n))))
-    quantizer = faiss.IndexFlatIP(dim)
-    index = faiss.IndexIVFScalarQuantizer(quantizer, dim, nlist, faiss.ScalarQuantizer.QT_8bit,
-                                          faiss.METRIC_INNER_PRODUCT)
+    kind = ann_kind(dim)
+    codes = f"PQ{dim // 2}x4fs" if kind == FAST_SCAN else "SQ8"
+    index = faiss.index_factory(dim, f"IVF{nlist},{codes}", faiss.METRIC_INNER_PRODUCT)
     rng = np.random.default_rng(0)
     sample = vectors[np.sort(rng.choice(n, size=min(n, 40 * nlist), replace=False))]
     index.train(np.ascontiguousarray(sample, np.float32))
     for a in range(0, n, 65536):
         index.add(np.ascontiguousarray(vectors[a:a + 65536], np.float32))
-    ann = IvfSegmentIndex(index, nprobe=PROBES[0])
+    ann = IvfSegmentIndex(index, nprobe=PROBES[0], kind=kind)
     nprobe, recall = ann.choose_nprobe(vectors, rng)
     data = faiss.serialize_index(index)
     write_atomic(folder / ANN_FILE, lambda fh: fh.write(memoryview(data)))
-    meta = {"type": "ivf_sq8", "nlist": nlist, "nprobe": nprobe, "recall_at_10": round(recall, 4),
+    meta = {"type": kind, "nlist": nlist, "nprobe": nprobe, "recall_at_10": round(recall, 4),
             "seconds": round(time.perf_counter() - started, 1)}
-    log.info("近似向量索引：%d 行，%d 个列表，探查 %d 个，召回率@10 %.3f，用时 %.1f 秒",
-             n, nlist, nprobe, recall, meta["seconds"])
+    log.info("近似向量索引（%s）：%d 行，%d 个列表，探查 %d 个，召回率@10 %.3f，用时 %.1f 秒",
+             kind, n, nlist, nprobe, recall, meta["seconds"])
     return meta
 
 
 def load_ann(folder: Path, meta: dict) -> "IvfSegmentIndex":
-    import faiss
-
+    faiss = _faiss()
     index = faiss.deserialize_index(np.fromfile(folder / ANN_FILE, dtype=np.uint8))
-    return IvfSegmentIndex(index, nprobe=int(meta["nprobe"]), recall=meta.get("recall_at_10"))
+    return IvfSegmentIndex(index, nprobe=int(meta["nprobe"]), recall=meta.get("recall_at_10"),
+                           kind=meta.get("type", SCALAR_8BIT))
 
 
 def dot_rows(rows: np.ndarray, vector: np.ndarray) -> np.ndarray:
@@ -90,8 +116,7 @@ def exact_top(vectors: np.ndarray, queries: np.ndarray, k: int, rows: np.ndarray
               ) -> tuple[np.ndarray, np.ndarray]:
     """Exact top-k (rows, scores) per query over `vectors` (or only its `rows`); -1 pads.
     FAISS's brute-force kNN, not a numpy product (see `dot_rows`)."""
-    import faiss
-
+    faiss = _faiss()
     sub = np.ascontiguousarray(vectors if rows is None else vectors[rows], np.float32)
     m = len(sub)
     if m == 0 or k <= 0:
@@ -106,16 +131,15 @@ def exact_top(vectors: np.ndarray, queries: np.ndarray, k: int, rows: np.ndarray
 class IvfSegmentIndex:
     """The IVF codes of one segment; `vectors` (the segment's own) re-score what they propose."""
 
-    def __init__(self, index, nprobe: int, recall: float | None = None) -> None:
-        self.index, self.nprobe, self.recall = index, nprobe, recall
+    def __init__(self, index, nprobe: int, recall: float | None = None, kind: str = FAST_SCAN) -> None:
+        self.index, self.nprobe, self.recall, self.kind = index, nprobe, recall, kind
         self.exact_below = ann_min_rows()  # a filter leaving fewer rows: exact over them instead
 
     def search(self, vectors: np.ndarray, queries: np.ndarray, k: int, mask: np.ndarray | None = None,
                share: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
         """Top-k (rows, exact scores) per query among rows where `mask` is set (None: all);
         `share` (the fraction of rows allowed) widens the probe so filtered searches keep recall."""
-        import faiss
-
+        faiss = _faiss()
         nprobe = _nprobe_override() or self.nprobe
         if share < 1.0:
             nprobe = int(min(self.index.nlist, nprobe * min(8.0, 1.0 / max(share, 1e-6))))
@@ -123,7 +147,7 @@ class IvfSegmentIndex:
         if mask is not None:
             bits = np.packbits(mask.astype(np.uint8), bitorder="little")
             params.sel = faiss.IDSelectorBitmap(len(bits), faiss.swig_ptr(bits))  # n: bytes
-        fetch = max(100, RESCORE * k)
+        fetch = max(MIN_RESCORED, RESCORE * k)
         _, cand = self.index.search(np.ascontiguousarray(queries, np.float32), fetch, params=params)
         out_rows = np.full((len(queries), k), -1, np.int64)
         out_scores = np.full((len(queries), k), -np.inf, np.float32)

@@ -52,6 +52,12 @@ EXPUNGE_SHARE = 0.3  # a segment this much deleted is rewritten without its tomb
 EmbedProgress = Callable[[int, int], None]  # (characters embedded so far, characters to embed)
 
 
+
+def _not_in(ids: np.ndarray, others: np.ndarray) -> np.ndarray:
+    """The ids not among `others`, sorted (np.setdiff1d's result; its unique() sorts both sides
+    again, 0.8 s at a million passages against ~10 ms for a hash lookup)."""
+    return np.sort(ids[~np.isin(ids, others)])
+
 def index_dir(data_dir: Path) -> Path:
     return Path(data_dir) / "index"
 
@@ -218,7 +224,7 @@ def sync_indexes(store: Store, embedder=None, progress: bool = True, rebuild: bo
     existing = None if rebuild else load_indexes(store.data_dir)
     store_ids = store.passage_id_array()
     held = existing.vectors.ids() if existing is not None else np.zeros(0, np.int64)
-    new_ids = np.setdiff1d(store_ids, held)
+    new_ids = _not_in(store_ids, held)
     if embedder is None:
         from ..embed.engines import bulk_embedder
 
@@ -230,7 +236,7 @@ def sync_indexes(store: Store, embedder=None, progress: bool = True, rebuild: bo
     writer = IndexWriter(index_dir(store.data_dir), indexes, store.generation)
     cache = _LazyCache(store.data_dir / "cache" / "embeddings.sqlite3")
     try:
-        gone = np.setdiff1d(held, store_ids)
+        gone = _not_in(held, store_ids)
         writer.delete("passages", gone)
         report.removed = len(gone)
         for a in range(0, len(new_ids), BUILD_ROWS):
@@ -312,7 +318,7 @@ def _sync_titles(store: Store, indexes: SearchIndexes, writer: "IndexWriter", em
     index, `fingerprints.py`); True when any changed."""
     store_ids = store.document_id_array()
     held = indexes.titles.ids
-    gone, new = np.setdiff1d(held, store_ids), np.setdiff1d(store_ids, held).tolist()
+    gone, new = _not_in(held, store_ids), _not_in(store_ids, held).tolist()
     writer.delete("titles", gone)
     for a in range(0, len(new), BUILD_ROWS):
         chunk = new[a:a + BUILD_ROWS]

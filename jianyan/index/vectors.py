@@ -102,6 +102,7 @@ class SegmentedVectors:
         recall = [(p.live_count, p.segment.ann.recall) for p in self.segments.parts
                   if p.segment.ann is not None and p.segment.ann.recall is not None]
         weight = sum(n for n, _ in recall)
-        return {"kind": "ivf_sq8" if ann_rows else "exact", "segments": len(self.segments.parts),
+        kinds = sorted({p.segment.ann.kind for p in self.segments.parts if p.segment.ann is not None})
+        return {"kind": "+".join(kinds) or "exact", "segments": len(self.segments.parts),
                 "rows": len(self), "ann_rows": ann_rows,
                 "recall_at_10": round(sum(n * r for n, r in recall) / weight, 4) if weight else 1.0}
