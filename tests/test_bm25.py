@@ -110,3 +110,20 @@ def test_bm25_ranking_close_to_rank_bm25(corpus, tmp_path):
         b = set(np.argsort(-ref.get_scores(qt))[:10].tolist())
         overlap.append(len(a & b) / 10)
     assert min(overlap) >= 0.7
+
+
+def test_best_rows_hold_every_row_at_or_above_the_nth_score_ties_included():
+    from jianyan.index.bm25 import BUCKETS, _best_rows
+
+    rng = np.random.default_rng(1)
+    tied = np.round(rng.random(50_000) * 20, 1)
+    for scores in (tied, rng.random(50_000) * 20):
+        scores[rng.random(50_000) < 0.3] = 0.0  # rows the query does not touch
+        for n in (1, 10, 300, 40_000):
+            got = _best_rows(scores, n)
+            positive = scores[scores > 0].astype(np.float32)
+            nth = np.sort(positive)[::-1][min(n, len(positive)) - 1]
+            want = np.flatnonzero((scores.astype(np.float32) >= nth) & (scores > 0))
+            assert set(want.tolist()) <= set(got.tolist())  # every row a top-n could need
+            assert (scores[got] > 0).all() and (scores[got] >= nth - scores.max() / BUCKETS).all()
+    assert len(_best_rows(np.zeros(10), 5)) == 0
