@@ -150,7 +150,7 @@ def test_add_remove_and_cache(tmp_path):
 def test_dense_scores_are_cosines_of_the_model(searcher, indexed):
     store, embedder = indexed
     q = "政协委员培训"
-    dense = searcher.dense_passages(searcher.query_vector(q), None)
+    dense = searcher.nearest_passages(searcher.query_vectors(q, []), None)[0]
     pid = max(dense, key=dense.get)
     text = next(p.text for p in store.passages() if p.id == pid)
     cos = float(embedder.embed_queries([q])[0] @ embedder.embed_passages([text])[0])

@@ -166,17 +166,18 @@ class Searcher:
         near = proximities([texts[pid] for pid, _ in top], idf)
         return {pid: s * (1 + self.proximity_weight * p) for (pid, s), p in zip(top, near)}
 
-    def query_vectors(self, query: str, clauses: list[str]) -> tuple[np.ndarray, np.ndarray]:
-        """The core's vector and the clauses' vectors, in one call to the embedder."""
-        vectors = self.embedder.embed_queries([query_core(query), *clauses])
-        return vectors[0], vectors[1:]
+    def query_vectors(self, query: str, clauses: list[str]) -> np.ndarray:
+        """The core's vector, then the clauses' vectors: one call to the embedder."""
+        return self.embedder.embed_queries([query_core(query), *clauses])
 
-    def query_vector(self, query: str) -> np.ndarray:
-        return self.query_vectors(query, [])[0]
-
-    def dense_passages(self, query_vector: np.ndarray, allowed: np.ndarray | None) -> dict[int, float]:
-        ids, scores = self.indexes.vectors.search(query_vector, CANDIDATES, allowed)
-        return {int(i): float(s) for i, s in zip(ids, scores)}
+    def nearest_passages(self, vectors: np.ndarray, allowed: np.ndarray | None) -> list[dict[int, float]]:
+        """Each vector's CANDIDATES nearest passages (id → cosine): the core's and the clauses'
+        in one search, so the segments are visited once."""
+        if not len(vectors):
+            return []
+        ids, scores = self.indexes.vectors.search_many(vectors, CANDIDATES, allowed)
+        return [{pid: s for pid, s in zip(row_ids, row_scores) if pid >= 0}
+                for row_ids, row_scores in zip(ids.tolist(), scores.tolist())]
 
     def dense_documents(self, passage_scores: dict[int, float], query_vector: np.ndarray
                         ) -> dict[int, float]:
@@ -188,17 +189,10 @@ class Searcher:
             docs = {d: s + self.fusion.title_weight * sims.get(d, 0.0) for d, s in docs.items()}
         return docs
 
-    def clause_documents(self, clause_vectors: np.ndarray, allowed: np.ndarray | None) -> dict[int, float]:
+    def clause_documents(self, clause_passages: list[dict[int, float]]) -> dict[int, float]:
         """Mean over the clauses of each clause's best passage cosine in the document; a document
-        outside a clause's CANDIDATES nearest passages counts that clause's last candidate."""
-        if not len(clause_vectors):
-            return {}
-        ids, scores = self.indexes.vectors.search_many(clause_vectors, CANDIDATES, allowed)
-        per_clause = []
-        for row_ids, row_scores in zip(ids.tolist(), scores.tolist()):
-            found = {pid: s for pid, s in zip(row_ids, row_scores) if pid >= 0}
-            if found:
-                per_clause.append((self._doc_scores(found), min(found.values())))
+        outside a clause's nearest passages counts that clause's last candidate."""
+        per_clause = [(self._doc_scores(found), min(found.values())) for found in clause_passages if found]
         docs = set().union(*(best for best, _ in per_clause)) if per_clause else set()
         return {d: float(np.mean([best.get(d, floor) for best, floor in per_clause])) for d in docs}
 
@@ -247,8 +241,11 @@ class Searcher:
         kw = self.keyword_passages(query, allowed) if mode in ("hybrid", "keyword") else {}
         # Per call, not on self: one Searcher serves concurrent requests in the service.
         clauses = query_clauses(query) if mode == "hybrid" and self.fusion.clause_weight else []
-        qvec, clause_vecs = self.query_vectors(query, clauses) if mode in ("hybrid", "dense") else (None, [])
-        dense = self.dense_passages(qvec, allowed) if qvec is not None else {}
+        qvec, dense, clause_passages = None, {}, []
+        if mode in ("hybrid", "dense"):
+            vectors = self.query_vectors(query, clauses)
+            qvec = vectors[0]
+            dense, *clause_passages = self.nearest_passages(vectors, allowed)
         kw_docs = self._doc_scores(kw, self.fusion.keyword_doc_weights)
         dense_docs = self.dense_documents(dense, qvec) if dense else {}
         intent = doc_type_intent(query) if (filters is None or filters.doc_type is None) else None
@@ -260,7 +257,7 @@ class Searcher:
             # Small embedders do not represent exact figures, and a work report is a hundred
             # passages on everything: there the words decide (measured on the dev report queries).
             figures = intent == "report" or bool(re.search(r"\d", query))
-            doc_scores = self.fuse(kw_docs, dense_docs, self.clause_documents(clause_vecs, allowed),
+            doc_scores = self.fuse(kw_docs, dense_docs, self.clause_documents(clause_passages),
                                    self.fusion.figure_dense_factor if figures else 1.0)
         if intent:
             doc_scores = self._prefer_type(doc_scores, intent)
