@@ -32,7 +32,8 @@ def proximities(texts: list[str], terms: dict[str, float], window: int = PROXIMI
     joined = _GAP.join(texts)
     lowered = _match_form_joined(joined, texts)
     starts = np.cumsum([0] + [len(t) + len(_GAP) for t in texts[:-1]])
-    positions = {t: _occurrences(lowered, t) for t in terms if t}
+    codes = _code_points(lowered)
+    positions = {t: _occurrences(codes, t) for t in terms if t}
     hits = np.sort(np.concatenate([p for p in positions.values()] or [np.zeros(0, np.int64)]))
     if not len(hits):
         return [0.0] * len(texts)
@@ -47,14 +48,21 @@ def proximities(texts: list[str], terms: dict[str, float], window: int = PROXIMI
     return (best / total).tolist()
 
 
-def _occurrences(text: str, term: str) -> np.ndarray:
-    """Start of every occurrence of `term`, overlapping ones too (str.find: C speed per hit)."""
-    out = []
-    i = text.find(term)
-    while i >= 0:
-        out.append(i)
-        i = text.find(term, i + 1)
-    return np.asarray(out, np.int64)
+def _code_points(text: str) -> np.ndarray:
+    """The text as an array of code points: positions in it are positions in the string."""
+    return np.frombuffer(text.encode("utf-32-le"), np.uint32)
+
+
+def _occurrences(codes: np.ndarray, term: str) -> np.ndarray:
+    """Start of every occurrence of `term` in `codes`, overlapping ones too: one array pass per
+    character of the term over the candidates left, no Python loop over hits."""
+    chars = _code_points(term)
+    if len(chars) > len(codes):
+        return np.zeros(0, np.int64)
+    found = np.flatnonzero(codes[:len(codes) - len(chars) + 1] == chars[0])
+    for offset, char in enumerate(chars[1:], 1):
+        found = found[codes[found + offset] == char]
+    return found.astype(np.int64)
 
 
 def _match_form_joined(joined: str, texts: list[str]) -> str:
