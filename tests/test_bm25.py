@@ -120,10 +120,12 @@ def test_best_rows_hold_every_row_at_or_above_the_nth_score_ties_included():
     for scores in (tied, rng.random(50_000) * 20):
         scores[rng.random(50_000) < 0.3] = 0.0  # rows the query does not touch
         for n in (1, 10, 300, 40_000):
-            got = _best_rows(scores, n)
+            got = _best_rows(scores, n, scores.max())
             positive = scores[scores > 0].astype(np.float32)
             nth = np.sort(positive)[::-1][min(n, len(positive)) - 1]
             want = np.flatnonzero((scores.astype(np.float32) >= nth) & (scores > 0))
             assert set(want.tolist()) <= set(got.tolist())  # every row a top-n could need
             assert (scores[got] > 0).all() and (scores[got] >= nth - scores.max() / BUCKETS).all()
-    assert len(_best_rows(np.zeros(10), 5)) == 0
+    assert len(_best_rows(np.zeros(10), 5, 0.0)) == 0
+    # an upper bound above the largest score (a filter zeroed the best rows) changes nothing
+    np.testing.assert_array_equal(np.sort(_best_rows(tied, 10, 2 * tied.max())), np.sort(_best_rows(tied, 10, tied.max())))

@@ -53,24 +53,26 @@ def _live_count(rows, live):
 @_compiled
 def _add_term(acc, rows, tf, norm, weight, live):
     """acc[row] += float32(float32(weight)·tf / (tf + norm[row])) for the live rows (`live`
-    empty: all): numpy's `(w * tf / (tf + norm)).astype(float32)` element by element."""
+    empty: all): numpy's `(w * tf / (tf + norm)).astype(float32)` element by element. Returns
+    the largest value written: shares are positive, so the last term's is the accumulator's."""
     w = np.float32(weight)
     check = len(live) > 0
+    top = 0.0
     for j in range(len(rows)):
         r = rows[j]
         if check and not live[r]:
             continue
         acc[r] += np.float32((w * tf[j]) / (tf[j] + norm[r]))
+        top = max(top, acc[r])
+    return top
 
 
 @_compiled
-def _best_rows(acc, n):
+def _best_rows(acc, n, top):
     """Rows with a positive score at or above the n-th best score, ties included (float32
-    scores, as returned): a histogram of the scores over (0, max], then one pass to collect."""
-    top = np.float32(0.0)
-    for s in acc:
-        if np.float32(s) > top:
-            top = np.float32(s)
+    scores, as returned): a histogram of the scores over (0, `top`], the largest, then one pass
+    to collect."""
+    top = np.float32(top)
     if top <= 0:
         return np.zeros(0, np.int64)
     counts = np.zeros(BUCKETS, np.int64)
@@ -155,6 +157,7 @@ class KeywordIndex:
         for t in query_tokens:
             counts[t] = counts.get(t, 0) + 1
         acc: dict[int, np.ndarray] = {}
+        top: dict[int, float] = {}
         idf: dict[str, float] = {}
         for term, count in counts.items():
             postings = self._postings(term)
@@ -164,13 +167,15 @@ class KeywordIndex:
             for i, rows, tf in postings:
                 if i not in acc:
                     acc[i] = np.zeros(len(self.parts[i].segment), np.float64)
-                _add_term(acc[i], rows, tf, self._norm(i), count * idf[term], self._live(i))
+                written = _add_term(acc[i], rows, tf, self._norm(i), count * idf[term], self._live(i))
+                top[i] = max(top.get(i, 0.0), written)
         found_ids, found_scores = [], []
         for i, scores in acc.items():
             part = self.parts[i]
             if allowed is not None:
                 scores[~part.mask_of(allowed)] = 0.0
-            rows = _best_rows(scores, max(1, n))
+                top[i] = float(scores.max())  # the histogram spans the allowed rows' scores
+            rows = _best_rows(scores, max(1, n), top[i])
             found_ids.append(part.segment.ids[rows])
             found_scores.append(scores[rows].astype(np.float32))
         if not found_ids:
