@@ -194,7 +194,8 @@ class Searcher:
         outside a clause's nearest passages counts that clause's last candidate."""
         per_clause = [(self._doc_scores(found), min(found.values())) for found in clause_passages if found]
         docs = set().union(*(best for best, _ in per_clause)) if per_clause else set()
-        return {d: float(np.mean([best.get(d, floor) for best, floor in per_clause])) for d in docs}
+        n = len(per_clause)  # (a Python mean: np.mean costs ~5 µs a call, for hundreds of documents)
+        return {d: sum(best.get(d, floor) for best, floor in per_clause) / n for d in docs}
 
     def _doc_scores(self, passage_scores: dict[int, float], weights: tuple[float, ...] = (1.0,)
                     ) -> dict[int, float]:
