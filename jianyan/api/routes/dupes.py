@@ -8,6 +8,7 @@ from pathlib import Path
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse
 from starlette.datastructures import UploadFile
 
 from ...errors import BadRequest
@@ -32,7 +33,7 @@ async def dupes(req: DupesRequest, request: Request) -> dict:
         with service.holder.use() as snap:
             return snap.checker.check(req.text, req.title, tuple(req.exclude), req.limit).to_dict()
     with service.dupes.place():
-        return await service.dupes.run(request, check)
+        return JSONResponse(await service.dupes.run(request, check))  # not walked by jsonable_encoder on the loop
 
 
 @router.post("/api/dupes/file", responses=error_responses(401, 403, 408, 409, 415, 422, 503),
@@ -59,7 +60,7 @@ async def _dupes_file(service, request: Request) -> dict:
             draft = read_draft(saved[0].path, saved[0].name, title=title)
             with service.holder.use() as snap:
                 return snap.checker.check_draft(draft).to_dict()
-        return await service.dupes.run(request, check)
+        return JSONResponse(await service.dupes.run(request, check))  # not walked by jsonable_encoder on the loop
     finally:
         await form.close()
         shutil.rmtree(folder, ignore_errors=True)

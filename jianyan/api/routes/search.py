@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse
 
 from ...search.searcher import Filters
 from ..auth import require_read
@@ -19,4 +20,5 @@ def search(req: SearchRequest, request: Request) -> dict:
         result = snap.searcher.search(req.query, mode=req.mode, k=req.k,
                                       filters=Filters(req.doc_type, req.year_from, req.year_to, req.category or None),
                                       exclude_external_ids=tuple(req.exclude))
-        return result.to_dict()
+        # JSON as is: FastAPI's jsonable_encoder walks a result's every value (~1 ms a search)
+        return JSONResponse(result.to_dict())
