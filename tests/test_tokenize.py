@@ -19,5 +19,5 @@ def test_dictionary_files_load():
 
 
 def test_query_terms_longest_first():
-    terms = query_terms("优化营商环境")
+    terms = query_terms(tokenize("优化营商环境"))
     assert terms[0] == "营商环境"

@@ -71,7 +71,8 @@ def tokenize(text: str) -> list[str]:
     return [w for w in words if w and w not in stop and _TOKEN_OK.search(w)]
 
 
-def query_terms(text: str) -> list[str]:
-    """Distinct query words worth highlighting, longest first (so 营商环境 wins over 营商)."""
-    terms = {t for t in tokenize(text) if len(t) >= 2 or t.isdigit()}
+def query_terms(tokens: list[str]) -> list[str]:
+    """Distinct query words worth highlighting (of the query's `tokenize` tokens), longest first
+    (so 营商环境 wins over 营商)."""
+    terms = {t for t in tokens if len(t) >= 2 or t.isdigit()}
     return sorted(terms, key=lambda t: (-len(t), t))

@@ -154,8 +154,7 @@ class Searcher:
         return self.indexes.passage_segments.ids_of_documents(np.asarray(allowed_docs, np.int64))
 
     # -- channels ----------------------------------------------------------------------------
-    def keyword_passages(self, query: str, allowed: np.ndarray | None) -> dict[int, float]:
-        tokens = tokenize(query)
+    def keyword_passages(self, tokens: list[str], allowed: np.ndarray | None) -> dict[int, float]:
         ids, scores, idf = self.indexes.keyword.top(tokens, CANDIDATES, allowed)
         # (passages of the index the store no longer has — an index lagging behind — are skipped)
         docs = self.documents_of(ids.tolist())
@@ -239,7 +238,8 @@ class Searcher:
         allowed = self.allowed_passages(filters, exclude)
         if allowed is not None and len(allowed) == 0:
             return SearchResult(query, mode, [], notice="没有符合筛选条件的文档")
-        kw = self.keyword_passages(query, allowed) if mode in ("hybrid", "keyword") else {}
+        tokens = tokenize(query)  # once: the keyword channel's and the highlights' words
+        kw = self.keyword_passages(tokens, allowed) if mode in ("hybrid", "keyword") else {}
         # Per call, not on self: one Searcher serves concurrent requests in the service.
         clauses = query_clauses(query) if mode == "hybrid" and self.fusion.clause_weight else []
         qvec, dense, clause_passages = None, {}, []
@@ -268,10 +268,10 @@ class Searcher:
         notice = "" if top else "没有找到相关文档"
         if probability is not None and probability >= NOTHING_CLOSE_AT:
             notice = NOTHING_CLOSE_MESSAGE
-        return SearchResult(query, mode, self._hits(query, top, doc_scores, kw, dense, passages_per_doc),
+        return SearchResult(query, mode, self._hits(tokens, top, doc_scores, kw, dense, passages_per_doc),
                             notice, probability, closeness)
 
-    def _hits(self, query, doc_ids, doc_scores, kw, dense, per_doc) -> list[DocumentHit]:
+    def _hits(self, tokens, doc_ids, doc_scores, kw, dense, per_doc) -> list[DocumentHit]:
         if not doc_ids:
             return []
         # Passage ranking inside a document: both signals, each scaled to its best candidate.
@@ -281,7 +281,7 @@ class Searcher:
             blend[pid] = blend.get(pid, 0.0) + 0.5 * s / kw_max
         for pid, s in dense.items():
             blend[pid] = blend.get(pid, 0.0) + 0.5 * max(s, 0.0)
-        terms = query_terms(query)  # once per search, not once per passage
+        terms = query_terms(tokens)  # once per search, not once per passage
         by_doc: dict[int, list[int]] = {}
         ranked = sorted(blend, key=blend.get, reverse=True)
         for pid, d in zip(ranked, self.documents_of(ranked)):
