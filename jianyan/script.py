@@ -60,6 +60,25 @@ def match_form(text: str) -> str:
     return lowered if len(lowered) == len(folded) else folded
 
 
+def match_form_joined(texts: list[str], gap: str) -> str:
+    """`match_form` of each text, joined with `gap`, in one conversion for all of them (OpenCC
+    costs ~50 µs a call): each text keeps its length, so its slice of the result is its own."""
+    joined = gap.join(texts)
+    lowered = fold(joined).lower()
+    if len(lowered) == len(joined):
+        return lowered
+    return gap.join(match_form(t) for t in texts)  # a character whose lower case is longer
+
+
+def match_forms(texts: list[str]) -> list[str]:
+    """`match_form` of each text (one conversion for all)."""
+    joined, out, at = match_form_joined(texts, "\n"), [], 0
+    for text in texts:
+        out.append(joined[at:at + len(text)])
+        at += len(text) + 1
+    return out
+
+
 def traditional_share(text: str) -> float:
     """The share of `text`'s Chinese characters that t2s changes."""
     han = [m.start() for m in _HAN.finditer(text)]

@@ -113,3 +113,10 @@ def test_dupes_catches_a_proposal_resubmitted_in_the_other_script(proposal_index
         result = checker.check(S2T.convert(row["content"]), S2T.convert(row["reason"]))
         assert result.verdict == "duplicate" and result.matches[0].external_id == row["pkid"], row["reason"]
         assert result.matches[0].scores["copied_draft"] >= 0.9  # the copy is seen as a copy
+
+
+def test_the_match_forms_of_many_texts_at_once_equal_each_text_s_own():
+    from jianyan.script import match_form, match_forms
+
+    texts = ["關於加強營商環境建設的提案", "", "ABC 优化营商环境", "乾隆\n乾燥", "İstanbul 的發展"]
+    assert match_forms(texts) == [match_form(t) for t in texts]

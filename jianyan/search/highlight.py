@@ -5,11 +5,13 @@ from __future__ import annotations
 from ..script import match_form
 
 
-def find_spans(text: str, terms: list[str]) -> list[list[int]]:
-    """Non-overlapping [start, end) spans of `terms` in `text`; longer terms win overlaps."""
+def find_spans(text: str, terms: list[str], lowered: str | None = None) -> list[list[int]]:
+    """Non-overlapping [start, end) spans of `terms` in `text`; longer terms win overlaps.
+    `lowered`: the text's `match_form` when the caller has it (`match_forms` of many at once)."""
     taken = bytearray(len(text))
     spans: list[list[int]] = []
-    lowered = match_form(text)  # same length as text: traditional text matches simplified terms
+    if lowered is None:
+        lowered = match_form(text)  # same length as text: traditional text matches simplified terms
     for term in terms:  # longest first
         start = lowered.find(term)
         while start >= 0:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..script import fold, match_form
+from ..script import match_form_joined
 
 PROXIMITY_WINDOW = 15  # characters
 _GAP = "\x00" * (PROXIMITY_WINDOW + 1)  # between passages joined into one string: no window spans two
@@ -29,8 +29,7 @@ def proximities(texts: list[str], terms: dict[str, float], window: int = PROXIMI
     total = sum(terms.values())
     if total <= 0 or not texts:
         return [0.0] * len(texts)
-    joined = _GAP.join(texts)
-    lowered = _match_form_joined(joined, texts)
+    lowered = match_form_joined(texts, _GAP)
     starts = np.cumsum([0] + [len(t) + len(_GAP) for t in texts[:-1]])
     codes = _code_points(lowered)
     positions = {t: _occurrences(codes, t) for t in terms if t}
@@ -64,11 +63,3 @@ def _occurrences(codes: np.ndarray, term: str) -> np.ndarray:
         found = found[codes[found + offset] == char]
     return found.astype(np.int64)
 
-
-def _match_form_joined(joined: str, texts: list[str]) -> str:
-    """`match_form` of each text, joined as `joined` is, with one conversion for all of them."""
-    folded = fold(joined)
-    lowered = folded.lower()
-    if len(lowered) == len(folded):
-        return lowered
-    return _GAP.join(match_form(t) for t in texts)  # a character whose lower case is longer

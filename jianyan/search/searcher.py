@@ -18,6 +18,7 @@ import numpy as np
 from ..errors import IndexMismatch, QueryError
 from ..index.sync import SearchIndexes
 from ..index.tokenize import query_terms, tokenize
+from ..script import match_forms
 from ..store import Store
 from .fusion import RRF_K, fuse, prefer
 from .highlight import find_spans
@@ -288,11 +289,12 @@ class Searcher:
             by_doc.setdefault(d, []).append(pid)
         chosen = {d: by_doc.get(d, [])[:per_doc] for d in doc_ids if d in self.docs}
         stored = self.store.passages_by_id([pid for pids in chosen.values() for pid in pids])
+        lowered = dict(zip(stored, match_forms([p.text for p in stored.values()])))
         hits = []
         for d, pids in chosen.items():
             b = self.docs[d]
             passages = [PassageHit(pid, stored[pid].heading_path, stored[pid].text, stored[pid].start,
-                                   stored[pid].end, find_spans(stored[pid].text, terms), blend[pid])
+                                   stored[pid].end, find_spans(stored[pid].text, terms, lowered[pid]), blend[pid])
                         for pid in pids if pid in stored]
             hits.append(DocumentHit(d, b.external_id, b.title, b.doc_type, b.year, doc_scores[d], passages))
         return hits
