@@ -628,3 +628,11 @@ def test_a_service_that_cannot_start_says_why(tmp_path):
         assert "some-other-model" in health.json()["error"]["message"]
         err = assert_error(s.client().post("/api/search", json={"query": "启动"}), 503, "not_ready")
         assert err["message"].startswith("服务启动失败") and "some-other-model" in err["message"]
+
+
+def test_a_result_with_a_non_finite_number_is_sent_with_null_as_before():
+    from jianyan.api.routes import json_result
+
+    sent = json_result({"a": [1.5, float("nan")], "b": {"c": float("-inf"), "d": "文"}, "e": 2})
+    assert json.loads(sent.body) == {"a": [1.5, None], "b": {"c": None, "d": "文"}, "e": 2}
+    assert json.loads(json_result({"x": 0.25}).body) == {"x": 0.25}

@@ -127,5 +127,17 @@ def test_best_rows_hold_every_row_at_or_above_the_nth_score_ties_included():
             assert set(want.tolist()) <= set(got.tolist())  # every row a top-n could need
             assert (scores[got] > 0).all() and (scores[got] >= nth - scores.max() / BUCKETS).all()
     assert len(_best_rows(np.zeros(10), 5, 0.0)) == 0
+    # scores a damaged index made infinite or NaN: every positive row, nothing written out of bounds
+    assert sorted(_best_rows(np.array([1.0, np.inf, 2.0, np.nan]), 1, np.inf).tolist()) == [0, 1, 2]
     # an upper bound above the largest score (a filter zeroed the best rows) changes nothing
     np.testing.assert_array_equal(np.sort(_best_rows(tied, 10, 2 * tied.max())), np.sort(_best_rows(tied, 10, tied.max())))
+
+
+def test_a_posting_row_beyond_the_segment_is_refused_not_written(tmp_path):
+    from jianyan.index.bm25 import _NO_MASK, _add_term, _live_count
+
+    acc = np.zeros(4)
+    with pytest.raises(IndexError):
+        _add_term(acc, np.array([1, 9], np.int32), np.ones(2, np.float32), np.ones(4, np.float32), 1.0, _NO_MASK)
+    with pytest.raises(IndexError):
+        _live_count(np.array([-1], np.int32), np.ones(4, np.bool_))

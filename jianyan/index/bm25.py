@@ -46,6 +46,8 @@ def _compiled(function):
 def _live_count(rows, live):
     n = 0
     for r in rows:
+        if r < 0 or r >= len(live):  # compiled code checks no bounds: a damaged file must not write past them
+            raise IndexError("posting row out of range")
         n += live[r]
     return n
 
@@ -60,6 +62,8 @@ def _add_term(acc, rows, tf, norm, weight, live):
     top = 0.0
     for j in range(len(rows)):
         r = rows[j]
+        if r < 0 or r >= len(acc):
+            raise IndexError("posting row out of range")
         if check and not live[r]:
             continue
         acc[r] += np.float32((w * tf[j]) / (tf[j] + norm[r]))
@@ -73,8 +77,8 @@ def _best_rows(acc, n, top):
     scores, as returned): a histogram of the scores over (0, `top`], the largest, then one pass
     to collect."""
     top = np.float32(top)
-    if top <= 0:
-        return np.zeros(0, np.int64)
+    if not top > 0 or not np.isfinite(top):  # nothing scored, or scores a damaged index made infinite
+        return np.flatnonzero(acc > 0)
     counts = np.zeros(BUCKETS, np.int64)
     scale = BUCKETS / np.float64(top)
     for s in acc:

@@ -8,7 +8,6 @@ from pathlib import Path
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import JSONResponse
 from starlette.datastructures import UploadFile
 
 from ...errors import BadRequest
@@ -17,7 +16,7 @@ from ..auth import require_dupes
 from ..errors import error_responses
 from ..schemas import DupesRequest
 from ..uploads import BINARY, multipart_body, read_form, save_uploads, validate
-from . import service_of
+from . import json_result, service_of
 
 # Every handler here is admitted first (`Service.dupes`, api/admission.py): on the event loop,
 # before the work, so that a flood of drafts is refused at once instead of taking every worker
@@ -33,7 +32,7 @@ async def dupes(req: DupesRequest, request: Request) -> dict:
         with service.holder.use() as snap:
             return snap.checker.check(req.text, req.title, tuple(req.exclude), req.limit).to_dict()
     with service.dupes.place():
-        return JSONResponse(await service.dupes.run(request, check))  # not walked by jsonable_encoder on the loop
+        return json_result(await service.dupes.run(request, check))
 
 
 @router.post("/api/dupes/file", responses=error_responses(401, 403, 408, 409, 415, 422, 503),
@@ -60,7 +59,7 @@ async def _dupes_file(service, request: Request) -> dict:
             draft = read_draft(saved[0].path, saved[0].name, title=title)
             with service.holder.use() as snap:
                 return snap.checker.check_draft(draft).to_dict()
-        return JSONResponse(await service.dupes.run(request, check))  # not walked by jsonable_encoder on the loop
+        return json_result(await service.dupes.run(request, check))
     finally:
         await form.close()
         shutil.rmtree(folder, ignore_errors=True)
