@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 import time
 from pathlib import Path
 
@@ -47,12 +48,12 @@ MIN_RESCORED = 1000
 FAST_SCAN, SCALAR_8BIT = "ivf_pq4fs", "ivf_sq8"  # segment.json's "type" of each kind
 
 
-def _faiss():
-    """faiss, on one OpenMP thread for the calling thread (the setting is per thread: searches
-    come from the service's worker threads)."""
+def _faiss(threads: int = 1):
+    """faiss, on `threads` OpenMP threads for the calling thread (the setting is per thread:
+    searches come from the service's worker threads, builds from the writer's)."""
     import faiss
 
-    faiss.omp_set_num_threads(1)
+    faiss.omp_set_num_threads(threads)
     return faiss
 
 
@@ -74,8 +75,14 @@ def _nprobe_override() -> int | None:
 
 def build_ann(folder: Path, vectors: np.ndarray) -> dict:
     """Train and fill an IVF index over `vectors` (codes: `ann_kind`), save it to `folder`,
-    measure its recall."""
-    faiss = _faiss()
+    measure its recall. On every core: training and filling are the bulk of a large merge."""
+    try:
+        return _build_ann(_faiss(os.cpu_count() or 1), folder, vectors)
+    finally:
+        _faiss(1)
+
+
+def _build_ann(faiss, folder: Path, vectors: np.ndarray) -> dict:
     started = time.perf_counter()
     n, dim = vectors.shape
     nlist = max(16, int(round(2 * math.sqrt(n))))
