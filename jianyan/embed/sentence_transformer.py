@@ -23,6 +23,8 @@ import numpy as np
 from jianyan.errors import EmbedderError
 from jianyan.script import fold
 
+from .model_thread import on_model_thread
+
 MARKER_FILE = "jianyan_model.json"  # written by model_export: names the vector space
 ST_CONFIG_FILE = "config_sentence_transformers.json"
 INSTALL_HINT = "请先安装：pip install 'jianyan[st]'"
@@ -73,18 +75,26 @@ class SentenceTransformerEmbedder:
     # -- internals
 
     def _encode(self, texts: list[str], prompt: str | None, bf16: bool | None = None) -> np.ndarray:
-        """L2-normalised float32 (n, dim); texts are batched by length, output in input order."""
+        """L2-normalised float32 (n, dim), in input order. The texts go to the model thread
+        (`model_thread.py`) a batch at a time, longest first: the batches sentence-transformers
+        would form itself from all of them, so the vectors are those of one call."""
         texts = [fold(t) for t in texts]  # the model reads simplified Chinese (`script.py`)
-        if not texts:
-            return np.zeros((0, self.dim), np.float32)
-        order = np.argsort([len(t) for t in texts], kind="stable")
-        with self._precision(self.bf16 if bf16 is None else bf16):
-            vectors = self._model.encode(
-                [texts[i] for i in order], prompt=prompt or None, batch_size=self.batch_size,
-                convert_to_numpy=True, normalize_embeddings=True, show_progress_bar=False)
         out = np.empty((len(texts), self.dim), np.float32)
-        out[order] = np.asarray(vectors, dtype=np.float32)
+        order = np.argsort([-len(t) for t in texts], kind="stable")
+        urgent = prompt == self._query_prompt and prompt != self._passage_prompt
+        bf16 = self.bf16 if bf16 is None else bf16
+        for a in range(0, len(texts), self.batch_size):
+            rows = order[a:a + self.batch_size]
+            batch = [texts[i] for i in rows]
+            out[rows] = on_model_thread(lambda batch=batch: self._encode_batch(batch, prompt, bf16), urgent)
         return out
+
+    def _encode_batch(self, texts: list[str], prompt: str | None, bf16: bool) -> np.ndarray:
+        with self._precision(bf16):
+            vectors = self._model.encode(texts, prompt=prompt or None, batch_size=self.batch_size,
+                                         convert_to_numpy=True, normalize_embeddings=True,
+                                         show_progress_bar=False)
+        return np.asarray(vectors, dtype=np.float32)
 
     @contextlib.contextmanager
     def _precision(self, bf16: bool) -> Iterator[None]:
