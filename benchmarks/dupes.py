@@ -124,7 +124,7 @@ class Breakdown:
         self.t: dict[str, float] = defaultdict(float)
         self.n: dict[str, int] = defaultdict(int)
         self._undo: list[tuple[object, str, object]] = []
-        for name in ("_compared_draft", "_candidates", "compare", "sharing_text", "near_proposals", "stored"):
+        for name in ("_compared_draft", "_candidates", "pair_scores", "sharing_text", "near_proposals", "stored"):
             self._patch(checker, name, name)
         self._patch(checker.indexes.vectors, "search_many", "faiss_search")
         self._patch(dmod, "copied_spans", "copied_spans")
@@ -167,7 +167,7 @@ class Breakdown:
 CHECK_STEPS = [("embed draft passages", "_compared_draft"), ("candidates total", "_candidates"),
                ("  fingerprint query (sharing_text)", "sharing_text"), ("    fingerprints of the draft", "fingerprints"),
                ("  FAISS search (one batched call)", "faiss_search"),
-               ("compare total", "compare"), ("  copied_spans", "copied_spans"),
+               ("compare total (pair_scores)", "pair_scores"), ("  copied_spans", "copied_spans"),
                ("stored (texts in one query + vectors)", "stored")]
 
 
@@ -178,18 +178,18 @@ def time_checks(checker, drafts, repeat: int) -> list[float]:
         first = checker.check(drafts[0][1], drafts[0][0])
         first_s = time.perf_counter() - t0
         print(f"  first check: {ms(first_s):.0f} ms "
-              f"(verdict {first.verdict}, {len(first.matches)} matches, {bd.n['compare']} candidates compared)")
+              f"(verdict {first.verdict}, {len(first.matches)} matches, {bd.n['pair_scores']} candidates compared)")
         print(f"  peak RSS after first check: {peak_rss_mb():.0f} MB")
         bd.reset()
         times, verdicts, cands = [], defaultdict(int), []
         for _ in range(repeat):
             for title, text in drafts:
-                before = bd.n["compare"]
+                before = bd.n["pair_scores"]
                 t0 = time.perf_counter()
                 r = checker.check(text, title)
                 times.append(ms(time.perf_counter() - t0))
                 verdicts[r.verdict] += 1
-                cands.append(bd.n["compare"] - before)
+                cands.append(bd.n["pair_scores"] - before)
         print(f"  check: {pct(times)}")
         print(f"  verdicts {dict(verdicts)}; candidates compared per check: median {int(np.median(cands))}, "
               f"max {max(cands)}")
