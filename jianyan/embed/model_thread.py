@@ -5,10 +5,10 @@ parallel region its own team of worker threads. Once a second thread has run the
 draft on a request thread, an upload on the job thread, queries on the batching thread), the
 process holds two teams on two cores, and a query's embedding took 39–47 ms instead of 22–28
 for the rest of the process's life (measured in one process, 45 dev queries, sentence-transformers
-bf16 on this 2-core machine; `benchmarks/model_thread.py`: 19–23 ms against 30–36). So the model
-has one thread: callers hand it work and wait. Work is
-taken queries first (`urgent`), then in arrival order; callers split long work into batches so
-that a query waits for at most one batch.
+bf16 on this 2-core machine; `benchmarks/model_thread.py`: 19–23 ms against 30–36). So the
+model has one thread: callers hand it work and wait. Work is taken queries first (`urgent`),
+then in arrival order; callers split long work into batches so that a query waits for at most
+one batch.
 """
 
 from __future__ import annotations

@@ -20,13 +20,10 @@ its order (float32 shares summed in float64), so the scores are the same to the 
 
 from __future__ import annotations
 
-import logging
-
 import numpy as np
 
 from .segments import SegmentSet
 
-log = logging.getLogger("jianyan.index")
 K1, B = 1.5, 0.75
 BUCKETS = 4096  # the score histogram of `_best_rows`
 
